@@ -1,0 +1,1 @@
+"""On-premise agent: dials out to the gateway and answers requests from the ERP."""

@@ -1,0 +1,295 @@
+"""Database sources: where mapped queries run.
+
+Two kinds, one interface (:class:`Database`):
+
+* :class:`SqlAlchemyDatabase` for any SQLAlchemy URL: ``sqlite:///erp.db`` (the embedded default),
+  ``postgresql+psycopg://…``, ``mysql+pyodbc://…`` (MariaDB ODBC driver), ``mssql+pyodbc://…``.
+* :class:`OdbcDatabase` for any other ODBC source through plain pyodbc, with a DSN or a connection string
+  (e.g. Advantage Database Server: ``DRIVER={Advantage StreamlineSQL ODBC};DataDirectory=…;ServerTypes=2``).
+
+Both open read-only sessions where the database supports it, bound each query by a timeout, and map driver
+errors into :mod:`onlineconnect.errors` once, here: connection failures become ``Unavailable("ERP database
+unreachable")``, anything else ``OnlineConnectError`` naming the query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping as AbcMapping
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
+
+from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
+
+from .mapping import SPECS, Mapping
+from .sqltext import parameter_names, to_qmark
+
+log = structlog.get_logger(__name__)
+
+Row = dict[str, Any]
+UNREACHABLE = "ERP database unreachable"
+
+
+class Database(Protocol):
+    """Runs the mapping's queries."""
+
+    mapping: Mapping
+
+    def fetch(self, name: str, params: AbcMapping[str, Any], *, timeout: float | None = None) -> list[Row]:
+        """Runs query ``name`` with ``params`` and returns its rows as dicts keyed by column name."""
+        ...
+
+    def result_columns(self, name: str) -> list[str]:
+        """Prepares query ``name`` without fetching rows and returns its result column names."""
+        ...
+
+    def ping(self) -> None:
+        """Raises Unavailable if the database cannot be reached."""
+        ...
+
+    def close(self) -> None:
+        """Releases connections."""
+        ...
+
+
+def _bind(sql: str, params: AbcMapping[str, Any]) -> dict[str, Any]:
+    """Picks the values a statement uses; a missing one is None (validation binds NULLs)."""
+    return {n: params.get(n) for n in parameter_names(sql)}
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    text = str(exc).lower()
+    return any(
+        s in text
+        for s in ("unable to open", "connection refused", "could not connect", "server has gone away", "08001", "08s01")
+    )
+
+
+class SqlAlchemyDatabase:
+    """A SQLAlchemy engine running mapped queries in read-only sessions."""
+
+    def __init__(self, url: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0) -> None:
+        self.mapping = mapping
+        self.url = sa.make_url(url)
+        self.dialect = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if self.dialect == "sqlite":
+            db = self.url.database or ""
+            if db and db != ":memory:" and not db.startswith("file:"):
+                # Open the file read-only: the agent can never change the ERP, whatever the mapping says.
+                self.url = self.url.set(database=f"file:{db}", query={**self.url.query, "mode": "ro", "uri": "true"})
+            kwargs.update(poolclass=QueuePool, pool_size=pool_size, max_overflow=0, connect_args={"check_same_thread": False})
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=2, pool_timeout=connect_timeout)
+            if self.dialect == "postgresql":
+                kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
+        self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        event.listen(self.engine, "connect", self._on_connect)
+
+    def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        try:
+            if self.dialect == "sqlite":
+                cur.execute("PRAGMA query_only = ON")
+            elif self.dialect == "postgresql":
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            elif self.dialect in {"mysql", "mariadb"}:
+                cur.execute("SET SESSION TRANSACTION READ ONLY")
+        finally:
+            cur.close()
+        if self.dialect in {"postgresql"}:
+            dbapi_conn.commit()
+
+    def _arm_timeout(self, conn: sa.Connection, timeout: float | None) -> threading.Timer | None:
+        if timeout is None:
+            return None
+        raw = conn.connection.dbapi_connection
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+            return None
+        if hasattr(raw, "interrupt"):  # sqlite3
+            timer = threading.Timer(timeout, raw.interrupt)
+            timer.daemon = True
+            timer.start()
+            return timer
+        if raw is not None and hasattr(raw, "timeout"):  # pyodbc: SQL_ATTR_QUERY_TIMEOUT in whole seconds
+            raw.timeout = max(1, math.ceil(timeout))
+        return None
+
+    def fetch(self, name: str, params: AbcMapping[str, Any], *, timeout: float | None = None) -> list[Row]:
+        sql = self.mapping.sql(name)
+        if timeout is not None and timeout <= 0:
+            raise DeadlineExceeded("deadline passed before the ERP query started")
+        try:
+            with self.engine.connect() as conn:
+                timer = self._arm_timeout(conn, timeout)
+                try:
+                    result = conn.execute(sa.text(sql), _bind(sql, params))
+                    keys = list(result.keys())
+                    rows = [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                conn.rollback()
+                return rows
+        except sa.exc.SQLAlchemyError as exc:
+            raise map_db_error(exc, name, timeout) from exc
+
+    def result_columns(self, name: str) -> list[str]:
+        sql = self.mapping.sql(name)
+        wrapped = f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0"
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(wrapped), _bind(sql, {}))
+            cols = list(result.keys())
+            result.close()
+            conn.rollback()
+        return cols
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1").fetchall()
+                conn.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            raise Unavailable(UNREACHABLE) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class OdbcDatabase:
+    """Plain pyodbc with a DSN or connection string, for ODBC sources SQLAlchemy has no dialect for."""
+
+    def __init__(self, connection_string: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0) -> None:
+        import pyodbc
+
+        self._pyodbc = pyodbc
+        self.mapping = mapping
+        self.connection_string = connection_string
+        self.connect_timeout = connect_timeout
+        self._pool: list[Any] = []
+        self._lock = threading.Lock()
+        self._pool_size = pool_size
+
+    def _connect(self) -> Any:
+        conn = self._pyodbc.connect(self.connection_string, timeout=max(1, int(self.connect_timeout)), readonly=True)
+        return conn
+
+    def _acquire(self) -> Any:
+        with self._lock:
+            if self._pool:
+                return self._pool.pop()
+        return self._connect()
+
+    def _release(self, conn: Any, ok: bool) -> None:
+        if ok:
+            with self._lock:
+                if len(self._pool) < self._pool_size:
+                    self._pool.append(conn)
+                    return
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is dropped either way
+            pass
+
+    def _run(self, sql: str, values: Sequence[Any], timeout: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        try:
+            conn = self._acquire()
+        except self._pyodbc.Error as exc:
+            raise Unavailable(UNREACHABLE) from exc
+        ok = False
+        try:
+            conn.timeout = 0 if timeout is None else max(1, math.ceil(timeout))
+            cur = conn.cursor()
+            cur.execute(sql, list(values))
+            cols = [d[0] for d in cur.description or []]
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+            cur.close()
+            conn.rollback()
+            ok = True
+            return cols, rows
+        finally:
+            self._release(conn, ok)
+
+    def fetch(self, name: str, params: AbcMapping[str, Any], *, timeout: float | None = None) -> list[Row]:
+        sql = self.mapping.sql(name)
+        if timeout is not None and timeout <= 0:
+            raise DeadlineExceeded("deadline passed before the ERP query started")
+        qsql, values = to_qmark(sql, _bind(sql, params))
+        try:
+            cols, rows = self._run(qsql, values, timeout)
+        except self._pyodbc.Error as exc:
+            raise map_db_error(exc, name, timeout) from exc
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def result_columns(self, name: str) -> list[str]:
+        sql = self.mapping.sql(name)
+        qsql, values = to_qmark(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", _bind(sql, {}))
+        cols, _ = self._run(qsql, values, None)
+        return cols
+
+    def ping(self) -> None:
+        try:
+            conn = self._acquire()
+        except self._pyodbc.Error as exc:
+            raise Unavailable(UNREACHABLE) from exc
+        self._release(conn, True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, []
+        for c in pool:
+            self._release(c, False)
+
+
+def map_db_error(exc: BaseException, query: str, timeout: float | None) -> OnlineConnectError:
+    """Maps a driver or SQLAlchemy error of query ``query`` into the project's exception tree."""
+    text = str(exc).lower()
+    if "interrupted" in text or "statement timeout" in text or "canceling statement" in text or "hyt00" in text:
+        return DeadlineExceeded(f"ERP query {query} did not finish within the deadline ({timeout:.2f} s)" if timeout else f"ERP query {query} timed out")
+    if _is_disconnect(exc):
+        return Unavailable(UNREACHABLE)
+    log.error("erp.query_failed", query=query, error=type(exc).__name__)
+    return OnlineConnectError(f"ERP query {query} failed; see the agent's log")
+
+
+def validate(db: Database) -> list[str]:
+    """Prepares every mapped query against the database; returns problems (empty when all fine).
+
+    Each problem names the mapping file, the query and what is wrong.
+    """
+    problems: list[str] = []
+    for name, spec in sorted(SPECS.items()):
+        q = db.mapping.queries[name]
+        try:
+            cols = db.result_columns(name)
+        except Exception as exc:  # noqa: BLE001 - reported to the merchant, not raised
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+            problems.append(f"{q.source}: [{name}] cannot be prepared: {detail}")
+            continue
+        lower = {c.lower() for c in cols}
+        missing = [c for c in spec.columns if c.lower() not in lower]
+        if missing:
+            problems.append(f"{q.source}: [{name}] lacks result columns {missing} (it returns {cols})")
+    return problems
+
+
+def open_database(mapping: Mapping, *, url: str | None = None, odbc: str | None = None, pool_size: int = 8) -> Database:
+    """Opens the configured source: a SQLAlchemy ``url`` or a plain ODBC connection string ``odbc``."""
+    if (url is None) == (odbc is None):
+        raise ValueError("exactly one of url and odbc must be given")
+    if url is not None:
+        return SqlAlchemyDatabase(url, mapping, pool_size=pool_size)
+    assert odbc is not None
+    return OdbcDatabase(odbc, mapping, pool_size=pool_size)

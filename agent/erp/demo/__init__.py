@@ -1,0 +1,48 @@
+"""The embedded demo ERP: an SQLite database modelled on a mail-order ERP, created and seeded on demand.
+
+Schema files ``NN_*.sql`` in this folder run in name order; then every seeder module listed in ``SEEDERS`` runs
+its ``seed(conn, archive_dir)`` function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+# Modules of this package with a ``seed(conn: sqlite3.Connection, archive_dir: Path) -> None`` function, in order.
+SEEDERS = ("orders_seed", "stock_seed")
+
+
+def schema_sql() -> str:
+    """Returns the demo schema: every ``NN_*.sql`` file of this package, in name order."""
+    base = resources.files(__name__)
+    files = sorted(p for p in base.iterdir() if p.name.endswith(".sql"))
+    return "\n".join(p.read_text(encoding="utf-8") for p in files)
+
+
+def create_demo_erp(db_path: Path, archive_dir: Path) -> None:
+    """Creates (or re-creates) the demo ERP database at ``db_path`` and its invoice archive at ``archive_dir``.
+
+    Args:
+        db_path: SQLite file to write; replaced if it exists.
+        archive_dir: Folder for the archived invoice PDFs the demo's documents point to.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_suffix(db_path.suffix + ".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.executescript(schema_sql())
+        for name in SEEDERS:
+            try:
+                module = importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError:
+                continue
+            module.seed(conn, archive_dir)
+        conn.commit()
+    finally:
+        conn.close()
+    tmp.replace(db_path)

@@ -1,0 +1,1 @@
+"""Cloud relay: serves shops and forwards their calls over the tenants' agent tunnels."""
