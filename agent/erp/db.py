@@ -15,6 +15,7 @@ unreachable")``, anything else ``OnlineConnectError`` naming the query.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
@@ -64,6 +65,24 @@ def _bind(sql: str, params: AbcMapping[str, Any]) -> dict[str, Any]:
     return {n: params.get(n) for n in parameter_names(sql)}
 
 
+_IN_LIST = re.compile(r"\bIN\s*:([A-Za-z_]\w*)", re.IGNORECASE)
+
+
+def _probe_params(sql: str) -> dict[str, Any]:
+    """NULL for every parameter, a one-element list for ``IN :list`` ones: enough to prepare the statement."""
+    lists = set(_IN_LIST.findall(sql))
+    return {n: [None] if n in lists else None for n in parameter_names(sql)}
+
+
+def _text(sql: str, params: AbcMapping[str, Any]) -> sa.TextClause:
+    """A text clause whose list/tuple parameters expand (``WHERE sku IN :skus``)."""
+    clause = sa.text(sql)
+    expanding = [
+        sa.bindparam(n, expanding=True) for n in set(parameter_names(sql)) if isinstance(params.get(n), list | tuple)
+    ]
+    return clause.bindparams(*expanding) if expanding else clause
+
+
 def _is_disconnect(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
@@ -89,7 +108,9 @@ class SqlAlchemyDatabase:
             if db and db != ":memory:" and not db.startswith("file:"):
                 # Open the file read-only: the agent can never change the ERP, whatever the mapping says.
                 self.url = self.url.set(database=f"file:{db}", query={**self.url.query, "mode": "ro", "uri": "true"})
-            kwargs.update(poolclass=QueuePool, pool_size=pool_size, max_overflow=0, connect_args={"check_same_thread": False})
+            kwargs.update(
+                poolclass=QueuePool, pool_size=pool_size, max_overflow=0, connect_args={"check_same_thread": False}
+            )
         else:
             kwargs.update(pool_size=pool_size, max_overflow=2, pool_timeout=connect_timeout)
             if self.dialect == "postgresql":
@@ -135,7 +156,7 @@ class SqlAlchemyDatabase:
             with self.engine.connect() as conn:
                 timer = self._arm_timeout(conn, timeout)
                 try:
-                    result = conn.execute(sa.text(sql), _bind(sql, params))
+                    result = conn.execute(_text(sql, params), _bind(sql, params))
                     keys = list(result.keys())
                     rows = [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
                 finally:
@@ -149,8 +170,9 @@ class SqlAlchemyDatabase:
     def result_columns(self, name: str) -> list[str]:
         sql = self.mapping.sql(name)
         wrapped = f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0"
+        params = _probe_params(sql)
         with self.engine.connect() as conn:
-            result = conn.execute(sa.text(wrapped), _bind(sql, {}))
+            result = conn.execute(_text(wrapped, params), params)
             cols = list(result.keys())
             result.close()
             conn.rollback()
@@ -171,7 +193,9 @@ class SqlAlchemyDatabase:
 class OdbcDatabase:
     """Plain pyodbc with a DSN or connection string, for ODBC sources SQLAlchemy has no dialect for."""
 
-    def __init__(self, connection_string: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, connection_string: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0
+    ) -> None:
         import pyodbc
 
         self._pyodbc = pyodbc
@@ -200,7 +224,7 @@ class OdbcDatabase:
                     return
         try:
             conn.close()
-        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is dropped either way
+        except Exception:
             pass
 
     def _run(self, sql: str, values: Sequence[Any], timeout: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -235,7 +259,7 @@ class OdbcDatabase:
 
     def result_columns(self, name: str) -> list[str]:
         sql = self.mapping.sql(name)
-        qsql, values = to_qmark(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", _bind(sql, {}))
+        qsql, values = to_qmark(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", _probe_params(sql))
         cols, _ = self._run(qsql, values, None)
         return cols
 
@@ -257,7 +281,11 @@ def map_db_error(exc: BaseException, query: str, timeout: float | None) -> Onlin
     """Maps a driver or SQLAlchemy error of query ``query`` into the project's exception tree."""
     text = str(exc).lower()
     if "interrupted" in text or "statement timeout" in text or "canceling statement" in text or "hyt00" in text:
-        return DeadlineExceeded(f"ERP query {query} did not finish within the deadline ({timeout:.2f} s)" if timeout else f"ERP query {query} timed out")
+        return DeadlineExceeded(
+            f"ERP query {query} did not finish within the deadline ({timeout:.2f} s)"
+            if timeout
+            else f"ERP query {query} timed out"
+        )
     if _is_disconnect(exc):
         return Unavailable(UNREACHABLE)
     log.error("erp.query_failed", query=query, error=type(exc).__name__)
@@ -274,7 +302,7 @@ def validate(db: Database) -> list[str]:
         q = db.mapping.queries[name]
         try:
             cols = db.result_columns(name)
-        except Exception as exc:  # noqa: BLE001 - reported to the merchant, not raised
+        except Exception as exc:
             detail = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
             problems.append(f"{q.source}: [{name}] cannot be prepared: {detail}")
             continue

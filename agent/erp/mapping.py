@@ -16,6 +16,7 @@ File format (TOML), one table per query::
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -45,8 +46,13 @@ class QuerySpec:
 
 SPECS: dict[str, QuerySpec] = {}
 
+# Modules that register query specs at import time; load_mapping imports them so every spec is known.
+SPEC_MODULES = ("onlineconnect.agent.orders.specs", "onlineconnect.agent.stock.queries")
 
-def register(name: str, *, params: tuple[str, ...] | list[str], columns: tuple[str, ...] | list[str], doc: str = "") -> QuerySpec:
+
+def register(
+    name: str, *, params: tuple[str, ...] | list[str], columns: tuple[str, ...] | list[str], doc: str = ""
+) -> QuerySpec:
     """Declares a query the agent runs. Called at import time by the modules that run queries."""
     spec = QuerySpec(name=name, params=frozenset(params), columns=tuple(columns), doc=doc)
     SPECS[name] = spec
@@ -111,6 +117,8 @@ def load_mapping(override: Path | None = None, *, defaults: bool = True) -> Mapp
         ConfigError: a file is unreadable, a query is unknown, not SELECT-only, uses parameters its spec does not
             allow, or a required query is missing.
     """
+    for module in SPEC_MODULES:
+        importlib.import_module(module)
     queries: dict[str, MappedQuery] = {}
     if defaults:
         for source, text in default_files():

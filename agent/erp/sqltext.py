@@ -8,9 +8,37 @@ from typing import Any
 
 _FORBIDDEN = frozenset(
     {
-        "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLACE", "DROP", "ALTER", "CREATE", "TRUNCATE",
-        "GRANT", "REVOKE", "EXEC", "EXECUTE", "CALL", "INTO", "COPY", "ATTACH", "DETACH", "PRAGMA", "VACUUM",
-        "LOCK", "SET", "DECLARE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "LOAD", "HANDLER", "OUTFILE",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "UPSERT",
+        "REPLACE",
+        "DROP",
+        "ALTER",
+        "CREATE",
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "EXEC",
+        "EXECUTE",
+        "CALL",
+        "INTO",
+        "COPY",
+        "ATTACH",
+        "DETACH",
+        "PRAGMA",
+        "VACUUM",
+        "LOCK",
+        "SET",
+        "DECLARE",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "LOAD",
+        "HANDLER",
+        "OUTFILE",
     }
 )
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -97,7 +125,11 @@ def to_qmark(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     values: list[Any] = []
 
     def repl(m: re.Match[str]) -> str:
-        values.append(params[m.group(1)])
+        value = params[m.group(1)]
+        if isinstance(value, list | tuple):  # IN :names -> IN (?, ?, ?)
+            values.extend(value)
+            return "(" + ", ".join("?" * len(value)) + ")" if value else "(NULL)"
+        values.append(value)
         return "?"
 
     for kind, text in _segments(sql):

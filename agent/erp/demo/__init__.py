@@ -37,11 +37,7 @@ def create_demo_erp(db_path: Path, archive_dir: Path) -> None:
     try:
         conn.executescript(schema_sql())
         for name in SEEDERS:
-            try:
-                module = importlib.import_module(f"{__name__}.{name}")
-            except ModuleNotFoundError:
-                continue
-            module.seed(conn, archive_dir)
+            importlib.import_module(f"{__name__}.{name}").seed(conn, archive_dir)
         conn.commit()
     finally:
         conn.close()
