@@ -53,18 +53,20 @@ class GatewayWelcome(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., gateway_nonce: _Optional[bytes] = ..., key_id: _Optional[int] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
 
 class SealedFrame(_message.Message):
-    __slots__ = ("key_id", "epoch", "seq", "ciphertext", "tag")
+    __slots__ = ("key_id", "epoch", "seq", "ciphertext", "tag", "more")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     key_id: int
     epoch: int
     seq: int
     ciphertext: bytes
     tag: bytes
-    def __init__(self, key_id: _Optional[int] = ..., epoch: _Optional[int] = ..., seq: _Optional[int] = ..., ciphertext: _Optional[bytes] = ..., tag: _Optional[bytes] = ...) -> None: ...
+    more: bool
+    def __init__(self, key_id: _Optional[int] = ..., epoch: _Optional[int] = ..., seq: _Optional[int] = ..., ciphertext: _Optional[bytes] = ..., tag: _Optional[bytes] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class TunnelBundle(_message.Message):
     __slots__ = ("messages",)
@@ -157,3 +159,41 @@ class WindowUpdate(_message.Message):
     CREDITS_FIELD_NUMBER: _ClassVar[int]
     credits: int
     def __init__(self, credits: _Optional[int] = ...) -> None: ...
+
+class RelayBundle(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[RelayMessage]
+    def __init__(self, messages: _Optional[_Iterable[_Union[RelayMessage, _Mapping]]] = ...) -> None: ...
+
+class RelayMessage(_message.Message):
+    __slots__ = ("call_id", "response", "ready")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    response: RelayResponse
+    ready: TunnelReady
+    def __init__(self, call_id: _Optional[int] = ..., response: _Optional[_Union[RelayResponse, _Mapping]] = ..., ready: _Optional[_Union[TunnelReady, _Mapping]] = ...) -> None: ...
+
+class RelayResponse(_message.Message):
+    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    GET_ORDER_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_PDF_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    final: bool
+    list_orders: bytes
+    get_order: bytes
+    invoice_pdf_chunk: bytes
+    get_reorder_items: bytes
+    get_store_stock: bytes
+    batch_get_store_stock: bytes
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[bytes] = ..., get_order: _Optional[bytes] = ..., invoice_pdf_chunk: _Optional[bytes] = ..., get_reorder_items: _Optional[bytes] = ..., get_store_stock: _Optional[bytes] = ..., batch_get_store_stock: _Optional[bytes] = ...) -> None: ...

@@ -1,0 +1,74 @@
+"""``onlineconnect-agent``: run the on-premise agent, or check its setup.
+
+onlineconnect-agent --config agent.toml              # run (same as: run --config …)
+onlineconnect-agent check --config agent.toml        # one line per check, exit 0 only if all pass
+onlineconnect-agent --config agent.toml --print-config
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from onlineconnect.errors import ConfigError
+from onlineconnect.logs import configure
+
+from .app import Agent
+from .config import load_agent_config
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_agent_config(args.config)
+    except ConfigError as exc:
+        print(f"onlineconnect-agent: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(json.dumps(config.printable(), indent=2))
+        return 0
+    configure(fmt=config.log_format, level=config.log_level, role="agent")
+    agent = Agent(config)
+    try:
+        agent.open()
+    except ConfigError as exc:
+        print(f"onlineconnect-agent: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(agent.run(grace=args.grace))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import run_checks
+
+    return run_checks(args.config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="onlineconnect-agent", description="Run or check the Online Connect agent.")
+    parser.add_argument("--config", type=Path, help="agent TOML file")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the effective configuration (secrets masked) and exit"
+    )
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds to let in-flight requests finish on SIGTERM")
+    sub = parser.add_subparsers(dest="command")
+    run_p = sub.add_parser("run", help="run the agent (the default)")
+    run_p.add_argument("--config", type=Path, dest="sub_config")
+    check_p = sub.add_parser("check", help="check configuration, database, mapping, gateway and key")
+    check_p.add_argument("--config", type=Path, dest="sub_config")
+    args = parser.parse_args(argv)
+    args.config = getattr(args, "sub_config", None) or args.config
+    if args.config is None:
+        parser.error("--config FILE is required")
+    if args.command == "check":
+        return _check(args)
+    return _run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

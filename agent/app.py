@@ -1,0 +1,157 @@
+"""The agent daemon: database, handlers and one reconnecting tunnel per configured gateway.
+
+Life cycle: :meth:`Agent.open` loads the mapping, opens the database and validates every mapped query (refusing
+to start with an error naming file, query and problem); :meth:`Agent.run` keeps the tunnels up until SIGTERM or
+SIGINT; then it stops taking requests, lets in-flight ones finish (``grace`` seconds) and returns, so the process
+exits 0. The agent never listens on a port: it only dials out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import structlog
+
+from onlineconnect import __version__
+from onlineconnect.errors import ConfigError
+
+from .config import AgentConfig
+from .connector import Connector, channel_credentials
+from .erp.db import Database, open_database, validate
+from .erp.mapping import load_mapping
+from .handlers import Handlers
+from .orders import OrderQueries
+from .session import TunnelSession
+from .stock import StockQueries
+
+log = structlog.get_logger("onlineconnect.agent")
+
+
+def open_handlers(config: AgentConfig, *, check_mapping: bool = True) -> tuple[Database, Handlers]:
+    """Opens the ERP database and builds the handlers.
+
+    Raises:
+        ConfigError: the mapping is invalid or a query does not fit the database.
+    """
+    mapping = load_mapping(config.mapping_file)
+    db = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=config.max_concurrency)
+    if check_mapping:
+        problems = validate(db)
+        if problems:
+            db.close()
+            raise ConfigError("the SQL mapping does not fit the database:\n  " + "\n  ".join(problems))
+    handlers = Handlers(
+        OrderQueries(db, config.orders), StockQueries(db, config.stock), max_concurrency=config.max_concurrency
+    )
+    return db, handlers
+
+
+class Agent:
+    """A running agent."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.db: Database | None = None
+        self.handlers: Handlers | None = None
+        self.connectors: list[Connector] = []
+        self._state: dict[str, str] = {}
+
+    def open(self) -> None:
+        """Opens and validates the database side; raises ConfigError if the mapping does not fit."""
+        self.db, self.handlers = open_handlers(self.config)
+
+    def _session(self) -> TunnelSession:
+        assert self.handlers is not None
+        c = self.config
+        return TunnelSession(
+            tenant=c.tenant,
+            agent_id=c.agent_id,
+            token=c.token,
+            key_id=c.key_id,
+            key=c.key,
+            handlers=self.handlers,
+            version=__version__,
+        )
+
+    def _on_state(self, gateway: str, state: str, detail: str) -> None:
+        self._state[gateway] = state
+        self.write_status()
+
+    def write_status(self) -> None:
+        """Writes the status file (if configured): tunnel state per gateway and database reachability."""
+        path = self.config.status_file
+        if path is None:
+            return
+        db_ok = True
+        if self.db is not None:
+            try:
+                self.db.ping()
+            except Exception:
+                db_ok = False
+        status = {
+            "time": time.time(),
+            "pid": os.getpid(),
+            "tenant": self.config.tenant,
+            "tunnels": dict(self._state),
+            "database": "up" if db_ok else "down",
+            "ok": db_ok and any(s == "connected" for s in self._state.values()),
+        }
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(json.dumps(status, indent=2) + "\n")
+        tmp.replace(path)
+
+    async def run(self, *, grace: float = 10.0, stop: asyncio.Event | None = None) -> None:
+        """Keeps the tunnels up until SIGINT/SIGTERM (or ``stop`` is set), then drains and returns."""
+        if self.handlers is None:
+            self.open()
+        c = self.config
+        creds = None if c.insecure else channel_credentials(c.ca_file, c.client_cert, c.client_key)
+        self.connectors = [
+            Connector(
+                g,
+                self._session,
+                credentials=creds,
+                initial_backoff=c.reconnect_initial,
+                max_backoff=c.reconnect_max,
+                on_state=lambda s, d, g=g: self._on_state(g, s, d),
+            )
+            for g in c.gateways
+        ]
+        loop = asyncio.get_running_loop()
+        stop = stop or asyncio.Event()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or no signals on this platform
+        tasks = [asyncio.create_task(conn.run(), name=f"connector-{conn.address}") for conn in self.connectors]
+        log.info("agent.started", agent=c.agent_id, tenant=c.tenant, gateways=list(c.gateways), version=__version__)
+        try:
+            await stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            log.info("agent.stopping", grace=grace)
+            for conn in self.connectors:
+                conn.stop()
+            sessions = [conn.session for conn in self.connectors if conn.session is not None]
+            await asyncio.gather(*(s.drain(grace) for s in sessions))
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+            log.info("agent.stopped")
+
+    def close(self) -> None:
+        """Releases the database and worker threads."""
+        if self.handlers is not None:
+            self.handlers.close()
+        if self.db is not None:
+            self.db.close()

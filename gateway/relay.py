@@ -1,0 +1,149 @@
+"""The shop-facing services: OrderService and StockService, answered by forwarding over the tenant's tunnel.
+
+Each RPC of :data:`onlineconnect.calls.CALLS` gets a generic handler working on encoded bytes: the gateway checks
+the shop's key, picks the tenant's tunnel and splices the request into the tunnel unchanged; the agent's encoded
+answer goes back to the shop unchanged. The tenant comes from the key, never from the request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import structlog
+
+from onlineconnect.calls import CALLS, Call
+from onlineconnect.errors import InvalidArgument, OnlineConnectError, Unavailable, status_from_int
+
+from .auth import Authenticator
+from .config import GatewayConfig, ShopCredential
+from .registry import Registry
+
+log = structlog.get_logger("onlineconnect.gateway.relay")
+
+MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) is far below this
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+Observer = Callable[[Call, str, grpc.StatusCode, float], None]
+
+
+def request_id_from(metadata: Any) -> str:
+    """The caller's ``x-request-id`` if it is well-formed, else a fresh one."""
+    for item in metadata or ():
+        if item.key == "x-request-id":
+            value = item.value if isinstance(item.value, str) else ""
+            if _REQUEST_ID.match(value):
+                return value
+            break
+    return uuid.uuid4().hex[:16]
+
+
+class Relay:
+    """Forwards shop calls to agents."""
+
+    def __init__(
+        self, config: GatewayConfig, auth: Authenticator, registry: Registry, *, observe: Observer | None = None
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self.registry = registry
+        self.observe = observe
+
+    def _deadline(self, context: grpc.aio.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        if remaining is None:
+            return self.config.default_deadline
+        return min(remaining, self.config.max_deadline)
+
+    def _route(self, call: Call, request: bytes, context: grpc.aio.ServicerContext) -> tuple[ShopCredential, Any]:
+        shop = self.auth.shop(context.invocation_metadata(), call.method)
+        if len(request) > MAX_SHOP_REQUEST_BYTES:
+            raise InvalidArgument(f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
+        tunnel = self.registry.pick(shop.tenant)
+        if tunnel is None:
+            raise Unavailable(f"no agent connected for this shop's tenant ({shop.tenant}); the ERP is offline")
+        return shop, tunnel
+
+    def _done(self, call: Call, tenant: str, code: grpc.StatusCode, started: float) -> None:
+        if self.observe is not None:
+            self.observe(call, tenant, code, time.perf_counter() - started)
+
+    async def _fail(
+        self,
+        context: grpc.aio.ServicerContext,
+        call: Call,
+        tenant: str,
+        rid: str,
+        started: float,
+        code: grpc.StatusCode,
+        message: str,
+    ) -> None:
+        log.info("call.failed", rpc=call.method, tenant=tenant, request_id=rid, code=code.name, message=message)
+        self._done(call, tenant, code, started)
+        context.set_trailing_metadata((("x-request-id", rid),))
+        await context.abort(code, message)
+
+    def unary_handler(self, call: Call) -> grpc.RpcMethodHandler:
+        """The generic unary handler for ``call``."""
+        field = call.response_field
+
+        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            started = time.perf_counter()
+            rid = request_id_from(context.invocation_metadata())
+            tenant = ""
+            try:
+                shop, tunnel = self._route(call, request, context)
+                tenant = shop.tenant
+                resp = await tunnel.unary(
+                    call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
+                )
+            except OnlineConnectError as exc:
+                await self._fail(context, call, tenant, rid, started, exc.code, exc.message)
+                raise AssertionError("unreachable") from None
+            if resp.code != 0:
+                await self._fail(context, call, tenant, rid, started, status_from_int(resp.code), resp.message)
+            self._done(call, tenant, grpc.StatusCode.OK, started)
+            context.set_trailing_metadata((("x-request-id", rid),))
+            result: bytes = getattr(resp, field)
+            return result
+
+        return grpc.unary_unary_rpc_method_handler(handle)
+
+    def stream_handler(self, call: Call) -> grpc.RpcMethodHandler:
+        """The generic server-streaming handler for ``call``."""
+        field = call.response_field
+
+        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+            started = time.perf_counter()
+            rid = request_id_from(context.invocation_metadata())
+            tenant = ""
+            try:
+                shop, tunnel = self._route(call, request, context)
+                tenant = shop.tenant
+                async for part in tunnel.stream(
+                    call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
+                ):
+                    if part.code != 0:
+                        await self._fail(context, call, tenant, rid, started, status_from_int(part.code), part.message)
+                    chunk: bytes = getattr(part, field)
+                    if chunk:
+                        yield chunk
+            except OnlineConnectError as exc:
+                await self._fail(context, call, tenant, rid, started, exc.code, exc.message)
+            self._done(call, tenant, grpc.StatusCode.OK, started)
+            context.set_trailing_metadata((("x-request-id", rid),))
+
+        return grpc.unary_stream_rpc_method_handler(handle)
+
+    def generic_handlers(self) -> list[grpc.GenericRpcHandler]:
+        """One generic handler per service, covering every RPC in the calls table."""
+        by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+        for call in CALLS:
+            handler = self.stream_handler(call) if call.streaming else self.unary_handler(call)
+            by_service.setdefault(call.service, {})[call.method] = handler
+        return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]

@@ -1,0 +1,137 @@
+"""The gateway process: one grpc.aio server with the shop services, the tunnel endpoint, health and reflection.
+
+Life cycle (as in uvicorn): :meth:`GatewayServer.start` binds and starts serving, :meth:`serve_forever` waits
+for SIGINT/SIGTERM, :meth:`stop` stops taking calls, lets in-flight calls finish within a grace period, then
+cancels what is left. Signal handlers are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from onlineconnect.calls import ORDER_SERVICE, STOCK_SERVICE
+from onlineconnect.envelope import MAX_FRAME_BYTES
+
+from .auth import Authenticator
+from .config import GatewayConfig
+from .connect import TunnelEndpoint
+from .registry import Registry, tenant_health_name
+from .relay import Relay
+
+log = structlog.get_logger("onlineconnect.gateway.server")
+
+# Largest gRPC message the server accepts: a sealed tunnel frame (64 KiB plaintext) plus its framing. Shop
+# requests are held to a tighter limit by the relay (MAX_SHOP_REQUEST_BYTES).
+MAX_RECEIVE_BYTES = MAX_FRAME_BYTES + 1024
+KEEPALIVE_OPTIONS = [
+    # Agents ping every 10 s; allow it without strikes.
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_ping_strikes", 0),
+    # Ping idle agents ourselves so a dead one is noticed within about 30 s.
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+]
+
+
+class GatewayServer:
+    """A running gateway."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.health = HealthServicer()
+        self._health_tasks: set[asyncio.Task[Any]] = set()
+        self.auth = Authenticator(config)
+        self.registry = Registry(list(config.tenants), on_health=self._set_tenant_health)
+        self.relay = Relay(config, self.auth, self.registry)
+        self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+
+    def _set_tenant_health(self, tenant: str, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        task = asyncio.get_running_loop().create_task(self.health.set(tenant_health_name(tenant), status))
+        self._health_tasks.add(task)
+        task.add_done_callback(self._health_tasks.discard)
+
+    def _credentials(self) -> grpc.ServerCredentials | None:
+        if self.config.insecure:
+            return None
+        assert self.config.tls_cert is not None and self.config.tls_key is not None
+        cert = self.config.tls_cert.read_bytes()
+        key = self.config.tls_key.read_bytes()
+        if self.config.client_ca is not None:
+            ca = self.config.client_ca.read_bytes()
+            return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=False)
+        return grpc.ssl_server_credentials([(key, cert)])
+
+    async def start(self) -> int:
+        """Binds the listen address and starts serving; returns the bound port (useful with port 0)."""
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES), *KEEPALIVE_OPTIONS])
+        server.add_generic_rpc_handlers([*self.relay.generic_handlers(), self.tunnels.handler()])
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [
+                ORDER_SERVICE,
+                STOCK_SERVICE,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
+        creds = self._credentials()
+        if creds is None:
+            port = server.add_insecure_port(self.config.listen)
+            log.warning(
+                "gateway.plaintext",
+                listen=self.config.listen,
+                hint="insecure = true: shops and agents talk without TLS; use it on loopback only",
+            )
+        else:
+            port = server.add_secure_port(self.config.listen, creds)
+        if port == 0:
+            raise OSError(f"cannot bind {self.config.listen}")
+        await server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.registry.publish_health()
+        self.server, self.port = server, port
+        log.info(
+            "gateway.started",
+            listen=self.config.listen,
+            port=port,
+            tls=creds is not None,
+            tenants=sorted(self.config.tenants),
+        )
+        return port
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stops taking calls, waits up to ``grace`` seconds for in-flight calls, then cancels the rest."""
+        if self.server is None:
+            return
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        self.server = None
+        log.info("gateway.stopped")
+
+    async def serve_forever(self, grace: float = 5.0) -> None:
+        """Runs until SIGINT or SIGTERM, then stops gracefully."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            loop.add_signal_handler(s, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for s, h in previous.items():
+                loop.remove_signal_handler(s)
+                signal.signal(s, h)
+            await self.stop(grace)

@@ -1,0 +1,187 @@
+"""The gateway's end of one agent tunnel: forwards calls, matches answers by call id, fails them when it drops.
+
+An :class:`AgentTunnel` exists from the moment an agent proved it holds the tenant key until its stream ends.
+Calls are forwarded as encoded ``TunnelMessage`` bytes (the shop's request is spliced in, never decoded) and their
+answers are matched by call id. When the stream ends for any reason, every call still waiting fails at once with
+``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import structlog
+
+from onlineconnect import wire
+from onlineconnect.calls import Call
+from onlineconnect.errors import DeadlineExceeded, EnvelopeError, Unavailable
+from onlineconnect.link import SealedLink
+from onlineconnect.v1 import tunnel_pb2
+
+log = structlog.get_logger("onlineconnect.gateway.tunnel")
+
+STREAM_WINDOW = 16  # chunks of a streaming answer the agent may send ahead of the shop (≈ 1 MiB of PDF)
+
+_CANCEL = tunnel_pb2.CancelCall()
+
+
+@dataclass
+class _Pending:
+    call: Call
+    future: asyncio.Future[tunnel_pb2.RelayResponse] | None = None
+    queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] | None = None
+    done: bool = field(default=False)
+
+
+class AgentTunnel:
+    """A connected, authenticated agent session serving one tenant."""
+
+    def __init__(self, *, tenant: str, agent: str, session_id: str, link: SealedLink, key_id: int) -> None:
+        self.tenant = tenant
+        self.agent = agent
+        self.session_id = session_id
+        self.key_id = key_id
+        self.link = link
+        self._pending: dict[int, _Pending] = {}
+        self._next_call = 1
+        self.closed = False
+        self.close_reason = ""
+        self.draining = False
+
+    @property
+    def in_flight(self) -> int:
+        """Calls forwarded and not yet answered."""
+        return len(self._pending)
+
+    # -- forwarding ---------------------------------------------------------------------------------------------
+
+    def _start(self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str) -> int:
+        if self.closed:
+            raise Unavailable(f"agent tunnel of tenant {self.tenant!r} closed")
+        call_id = self._next_call
+        self._next_call += 1
+        header = tunnel_pb2.AgentRequest(
+            request_id=request_id,
+            deadline_ms=max(1, int(deadline * 1000)),
+            shop=shop,
+            initial_window=STREAM_WINDOW if call.streaming else 0,
+        ).SerializeToString()
+        self.link.send(wire.request_message(call_id, header, call.request_field, encoded_request))
+        return call_id
+
+    def _cancel(self, call_id: int) -> None:
+        if self._pending.pop(call_id, None) is not None and not self.closed:
+            self.link.send(tunnel_pb2.TunnelMessage(call_id=call_id, cancel=_CANCEL).SerializeToString())
+
+    async def unary(
+        self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> tunnel_pb2.RelayResponse:
+        """Forwards a unary call and waits for its answer.
+
+        Args:
+            call: The RPC.
+            encoded_request: The shop's request, encoded.
+            deadline: Seconds the caller still waits.
+            request_id: Id for both sides' logs.
+            shop: Name of the calling shop key.
+
+        Raises:
+            Unavailable: the tunnel closed before the answer came.
+            DeadlineExceeded: no answer within ``deadline``; the agent was told to stop.
+        """
+        call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
+        fut: asyncio.Future[tunnel_pb2.RelayResponse] = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = _Pending(call=call, future=fut)
+        try:
+            async with asyncio.timeout(deadline):
+                return await fut
+        except TimeoutError:
+            raise DeadlineExceeded(f"the agent did not answer within {deadline:.3f} s") from None
+        finally:
+            if not fut.done() or fut.cancelled():
+                self._cancel(call_id)
+
+    async def stream(
+        self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
+        """Forwards a streaming call and yields its answer messages with flow control.
+
+        The agent may run STREAM_WINDOW messages ahead; each message the shop took returns one credit, so a slow
+        shop slows the agent instead of filling the gateway's memory.
+        """
+        call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
+        queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] = asyncio.Queue()
+        self._pending[call_id] = _Pending(call=call, queue=queue)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        finished = False
+        try:
+            while True:
+                left = end - loop.time()
+                try:
+                    async with asyncio.timeout(max(left, 0)):
+                        item = await queue.get()
+                except TimeoutError:
+                    raise DeadlineExceeded(f"the agent did not finish the stream within {deadline:.3f} s") from None
+                if isinstance(item, BaseException):
+                    raise item
+                if item.final:
+                    finished = True
+                yield item
+                if finished:
+                    return
+                if not self.closed:
+                    self.link.send(
+                        tunnel_pb2.TunnelMessage(
+                            call_id=call_id, window_update=tunnel_pb2.WindowUpdate(credits=1)
+                        ).SerializeToString()
+                    )
+        finally:
+            if not finished:
+                self._cancel(call_id)
+
+    # -- receiving ----------------------------------------------------------------------------------------------
+
+    def deliver(self, plaintext: bytes) -> None:
+        """Dispatches the answers in one received bundle to their waiting calls.
+
+        Raises:
+            EnvelopeError: the agent answered a call id the gateway never issued (a rogue or broken agent).
+        """
+        for msg in tunnel_pb2.RelayBundle.FromString(plaintext).messages:
+            if not msg.HasField("response"):
+                continue
+            call_id = msg.call_id
+            pending = self._pending.get(call_id)
+            if pending is None:
+                if call_id == 0 or call_id >= self._next_call:
+                    raise EnvelopeError(f"agent answered call {call_id}, which was never issued")
+                continue  # answered after the caller gave up: drop it
+            resp = msg.response
+            if pending.future is not None:
+                del self._pending[call_id]
+                if not pending.future.done():
+                    pending.future.set_result(resp)
+            elif pending.queue is not None:
+                if resp.final or resp.code != 0:
+                    resp.final = True
+                    del self._pending[call_id]
+                pending.queue.put_nowait(resp)
+
+    def fail_all(self, reason: str) -> None:
+        """Marks the tunnel closed and fails every waiting call with UNAVAILABLE."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            exc = Unavailable(f"the tenant's agent disconnected while answering ({reason})")
+            if p.future is not None and not p.future.done():
+                p.future.set_exception(exc)
+            elif p.queue is not None:
+                p.queue.put_nowait(exc)
+        if pending:
+            log.warning("tunnel.calls_failed", tenant=self.tenant, agent=self.agent, calls=len(pending), reason=reason)

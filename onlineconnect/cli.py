@@ -1,0 +1,156 @@
+"""``onlineconnect``: the admin command line.
+
+onlineconnect demo [--config-dir deploy/demo]     # demo ERP + gateway + agent in the foreground
+onlineconnect keygen tenant-key|shop-key|agent-token
+onlineconnect init-demo-erp --db var/demo/erp.db --archive var/demo/archive
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path.cwd()
+
+
+def keygen(kind: str) -> str:
+    """Creates a secret and the lines to put in the configuration files."""
+    if kind == "tenant-key":
+        key = secrets.token_hex(16)
+        return (
+            f"128-bit tenant key: {key}\n"
+            'gateway.toml:  [tenants.<name>] keys = { <id> = "env:OC_TENANT_KEY" }   (store the key in that variable)\n'
+            'agent.toml:    key = "env:OC_TENANT_KEY"  key_id = <id>\n'
+        )
+    secret = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    if kind == "shop-key":
+        return (
+            f"shop API key (give it to the shop, store nowhere else): {secret}\n"
+            f'gateway.toml:  [[shops]] key_sha256 = "{digest}"\n'
+        )
+    return (
+        f"agent token (put it in the agent's config or environment): {secret}\n"
+        f'gateway.toml:  [[agents]] token_sha256 = "{digest}"\n'
+    )
+
+
+def _grpcurl_lines(address: str) -> str:
+    auth = "-H 'authorization: Bearer demo-shop-key'"
+    return "\n".join(
+        [
+            f"  grpcurl -plaintext {address} list",
+            f"  grpcurl -plaintext {address} describe onlineconnect.v1.OrderService",
+            f'  grpcurl -plaintext {auth} -d \'{{"customer_number":"4711"}}\' {address} onlineconnect.v1.OrderService/ListOrders',
+            f'  grpcurl -plaintext {auth} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' {address} onlineconnect.v1.OrderService/GetOrder',
+            f'  grpcurl -plaintext {auth} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' {address} onlineconnect.v1.OrderService/GetReorderItems',
+            f'  grpcurl -plaintext {auth} -d \'{{"sku":"851888-XS-KI","location":{{"postcode":"68766","country":"DE"}}}}\' {address} onlineconnect.v1.StockService/GetStoreStock',
+            f'  grpcurl -plaintext {auth} -d \'{{"skus":["851888-XS-KI","851888-M-MA"]}}\' {address} onlineconnect.v1.StockService/BatchGetStoreStock',
+            f'  grpcurl -plaintext -d \'{{"service":"onlineconnect.tenant.demo"}}\' {address} grpc.health.v1.Health/Check',
+        ]
+    )
+
+
+def _wait_ready(address: str, tenant: str, timeout: float) -> bool:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        while time.monotonic() < deadline:
+            try:
+                r = stub.Check(health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), timeout=1)
+                if r.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    return False
+
+
+def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
+    """Creates the demo ERP if needed, runs gateway and agent until Ctrl-C (or until ready with ``once``)."""
+    from onlineconnect.agent.erp.demo import create_demo_erp
+
+    var = ROOT / "var" / "demo"
+    db = var / "erp.db"
+    if reseed or not db.exists():
+        print(f"creating the demo ERP in {db.relative_to(ROOT)} …", flush=True)
+        create_demo_erp(db, var / "archive")
+    bin_dir = Path(sys.executable).parent
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(
+            subprocess.Popen([str(bin_dir / "onlineconnect-gateway"), "--config", str(config_dir / "gateway.toml")])
+        )
+        procs.append(
+            subprocess.Popen([str(bin_dir / "onlineconnect-agent"), "--config", str(config_dir / "agent.toml")])
+        )
+        address = "127.0.0.1:50051"
+        if not _wait_ready(address, "demo", 30):
+            print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
+            return 1
+        print(
+            "\nOnline Connect demo is running: gateway on 127.0.0.1:50051, agent connected for tenant 'demo'.\n"
+            "Shop API key: demo-shop-key (valid only in this demo). Try:\n\n"
+            + _grpcurl_lines(address)
+            + "\n\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
+        if once:
+            return 0
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        print("demo: a process exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the demo …", flush=True)
+        return 0
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="onlineconnect", description="Online Connect administration.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="run gateway + agent on the SQLite demo ERP in the foreground")
+    d.add_argument("--config-dir", type=Path, default=Path("deploy/demo"))
+    d.add_argument("--reseed", action="store_true", help="re-create the demo ERP even if it exists")
+    d.add_argument("--once", action="store_true", help="exit once everything is up (for tests)")
+    k = sub.add_parser("keygen", help="create a tenant key, shop API key or agent token")
+    k.add_argument("kind", choices=["tenant-key", "shop-key", "agent-token"])
+    i = sub.add_parser("init-demo-erp", help="create the SQLite demo ERP and its invoice archive")
+    i.add_argument("--db", type=Path, default=Path("var/demo/erp.db"))
+    i.add_argument("--archive", type=Path, default=Path("var/demo/archive"))
+    args = parser.parse_args(argv)
+    if args.command == "keygen":
+        print(keygen(args.kind), end="")
+        return 0
+    if args.command == "init-demo-erp":
+        from onlineconnect.agent.erp.demo import create_demo_erp
+
+        create_demo_erp(args.db, args.archive)
+        print(f"demo ERP written to {args.db}, invoices to {args.archive}")
+        return 0
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return demo(args.config_dir, reseed=args.reseed, once=args.once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
