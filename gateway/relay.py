@@ -17,17 +17,29 @@ import grpc
 import structlog
 
 from onlineconnect.calls import CALLS, Call
-from onlineconnect.errors import InvalidArgument, OnlineConnectError, Unavailable, status_from_int
+from onlineconnect.errors import DeadlineExceeded, InvalidArgument, OnlineConnectError, Unavailable, status_from_int
 
 from .auth import Authenticator
 from .config import GatewayConfig, ShopCredential
 from .registry import Registry
+from .stock_cache import CachePolicy, StockCache, cache_key
 
 log = structlog.get_logger("onlineconnect.gateway.relay")
 
 MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) is far below this
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class AgentError(OnlineConnectError):
+    """The agent answered with an error status; it goes to the shop as it is (never cached, never stale-served)."""
+
+    def __init__(self, status: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 Observer = Callable[[Call, str, grpc.StatusCode, float], None]
 
@@ -47,12 +59,46 @@ class Relay:
     """Forwards shop calls to agents."""
 
     def __init__(
-        self, config: GatewayConfig, auth: Authenticator, registry: Registry, *, observe: Observer | None = None
+        self,
+        config: GatewayConfig,
+        auth: Authenticator,
+        registry: Registry,
+        *,
+        observe: Observer | None = None,
+        cache: StockCache | None = None,
     ) -> None:
         self.config = config
         self.auth = auth
         self.registry = registry
         self.observe = observe
+        self.cache = cache or StockCache(
+            policies={
+                t.name: CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)
+                for t in config.tenants.values()
+            }
+        )
+
+    async def _forward_cached(self, call: Call, request: bytes, tenant: str, forward: Any) -> bytes:
+        """Answers a stock call from the tenant's cache when allowed, else forwards it and stores the answer.
+
+        Order calls never come here: only calls marked cacheable in the calls table do.
+        """
+        key = cache_key(call.method, call.request_type.FromString(request))  # type: ignore[arg-type]
+        hit = self.cache.get(tenant, key)
+        if hit is not None:
+            return hit[0].SerializeToString()
+        try:
+            result: bytes = await forward()
+        except (Unavailable, DeadlineExceeded, AgentError) as exc:
+            if isinstance(exc, AgentError) and exc.status not in _UNREACHABLE:
+                raise
+            stale = self.cache.get_stale(tenant, key)
+            if stale is None:
+                raise
+            log.info("cache.stale_served", tenant=tenant, rpc=call.method)
+            return stale[0].SerializeToString()
+        self.cache.put(tenant, key, call.response_type.FromString(result))  # type: ignore[arg-type]
+        return result
 
     def _deadline(self, context: grpc.aio.ServicerContext) -> float:
         remaining = context.time_remaining()
@@ -97,19 +143,37 @@ class Relay:
             rid = request_id_from(context.invocation_metadata())
             tenant = ""
             try:
-                shop, tunnel = self._route(call, request, context)
+                shop = self.auth.shop(context.invocation_metadata(), call.method)
                 tenant = shop.tenant
-                resp = await tunnel.unary(
-                    call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
-                )
+                if len(request) > MAX_SHOP_REQUEST_BYTES:
+                    raise InvalidArgument(
+                        f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}"
+                    )
+
+                async def forward() -> bytes:
+                    tunnel = self.registry.pick(tenant)
+                    if tunnel is None:
+                        raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
+                    resp = await tunnel.unary(
+                        call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
+                    )
+                    if resp.code != 0:
+                        raise AgentError(status_from_int(resp.code), resp.message)
+                    out: bytes = getattr(resp, field)
+                    return out
+
+                if call.cacheable and self.cache.policy(tenant).enabled:
+                    result = await self._forward_cached(call, request, tenant, forward)
+                else:
+                    result = await forward()
+            except AgentError as exc:
+                await self._fail(context, call, tenant, rid, started, exc.status, exc.message)
+                raise AssertionError("unreachable") from None
             except OnlineConnectError as exc:
                 await self._fail(context, call, tenant, rid, started, exc.code, exc.message)
                 raise AssertionError("unreachable") from None
-            if resp.code != 0:
-                await self._fail(context, call, tenant, rid, started, status_from_int(resp.code), resp.message)
             self._done(call, tenant, grpc.StatusCode.OK, started)
             context.set_trailing_metadata((("x-request-id", rid),))
-            result: bytes = getattr(resp, field)
             return result
 
         return grpc.unary_unary_rpc_method_handler(handle)
