@@ -1,0 +1,163 @@
+"""Start the real console scripts (gateway, agent) with generated config files, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+BIN = Path(sys.executable).parent
+TENANT_KEY = "00112233445566778899aabbccddeeff"
+SHOP_KEY = "proc-shop-key"
+AGENT_TOKEN = "proc-agent-token"
+
+
+def sha(s: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_gateway_config(folder: Path, port: int) -> Path:
+    """Writes a loopback plaintext gateway config for tenant ``demo``."""
+    path = folder / "gateway.toml"
+    path.write_text(
+        f"""
+[server]
+listen = "127.0.0.1:{port}"
+insecure = true
+[log]
+format = "json"
+[tenants.demo]
+keys = {{ 1 = "{TENANT_KEY}" }}
+[[shops]]
+name = "shop"
+tenant = "demo"
+key_sha256 = "{sha(SHOP_KEY)}"
+[[agents]]
+name = "agent"
+token_sha256 = "{sha(AGENT_TOKEN)}"
+tenants = ["demo"]
+"""
+    )
+    return path
+
+
+def write_agent_config(folder: Path, port: int, erp: Path, *, extra: str = "") -> Path:
+    """Writes an agent config for the demo ERP in ``erp`` (erp.db, archive/) dialling 127.0.0.1:port."""
+    path = folder / "agent.toml"
+    path.write_text(
+        f"""
+[agent]
+id = "proc-agent"
+gateway = "127.0.0.1:{port}"
+insecure = true
+token = "{AGENT_TOKEN}"
+tenant = "demo"
+key_id = 1
+key = "{TENANT_KEY}"
+reconnect_max_seconds = 1.0
+status_file = "{folder / "agent-status.json"}"
+[database]
+url = "sqlite:///{erp / "erp.db"}"
+[log]
+format = "json"
+[orders]
+archive_root = "{erp / "archive"}"
+{extra}
+"""
+    )
+    return path
+
+
+@dataclass
+class Proc:
+    """A running console script with its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+    extra: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[dict[str, object]]:
+        """The JSON log lines written so far."""
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        """Sends ``sig`` and waits for the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        return self.popen.wait(timeout=timeout)
+
+
+def start(name: str, args: list[str], folder: Path) -> Proc:
+    """Starts ``BIN/name args`` with stdout+stderr into ``folder/name.log``."""
+    log = folder / f"{name}.log"
+    fh = open(log, "ab")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    popen = subprocess.Popen([str(BIN / name), *args], stdout=fh, stderr=subprocess.STDOUT, env=env)
+    fh.close()
+    return Proc(name, popen, log)
+
+
+def wait_serving(address: str, tenant: str = "demo", timeout: float = 20) -> None:
+    """Waits until the gateway reports ``tenant`` SERVING (an agent is connected)."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        while time.monotonic() < deadline:
+            try:
+                r = stub.Check(health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), timeout=1)
+                if r.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.05)
+    raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
+
+
+def listening_sockets(pid: int) -> list[str]:
+    """Listening TCP/TCP6 sockets (and bound UDP ones) owned by process ``pid``, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            cols = row.split()
+            state, inode = cols[3], cols[9]
+            listening = state == "0A" if table.startswith("tcp") else state == "07"
+            if inode in inodes and listening:
+                found.append(f"{table} {cols[1]}")
+    return found
