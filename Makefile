@@ -33,6 +33,10 @@ demo: $(VENV)/.installed ## Start gateway + agent on the SQLite demo ERP in the 
 test: $(VENV)/.installed ## Run the whole test suite
 	$(BIN)/pytest
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Relay vs. direct throughput and latency at concurrency 1/16/64 (writes bench/results/)
+	$(PY) bench/relay_bench.py
+
 .PHONY: lint
 lint: $(VENV)/.installed ## Lint and type-check the code
 	$(BIN)/ruff check .

@@ -43,6 +43,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _direct(args: argparse.Namespace) -> int:
+    from .app import open_handlers
+    from .direct import serve_direct
+
+    config = load_agent_config(args.config)
+    configure(fmt=config.log_format, level=config.log_level, role="agent-direct")
+    _db, handlers = open_handlers(config)
+    try:
+        asyncio.run(serve_direct(handlers, config.tenant, args.listen))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from .check import run_checks
 
@@ -61,12 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--config", type=Path, dest="sub_config")
     check_p = sub.add_parser("check", help="check configuration, database, mapping, gateway and key")
     check_p.add_argument("--config", type=Path, dest="sub_config")
+    direct_p = sub.add_parser("direct", help="serve the handlers as plain gRPC on loopback (benchmark baseline)")
+    direct_p.add_argument("--config", type=Path, dest="sub_config")
+    direct_p.add_argument("--listen", default="127.0.0.1:50052")
     args = parser.parse_args(argv)
     args.config = getattr(args, "sub_config", None) or args.config
     if args.config is None:
         parser.error("--config FILE is required")
     if args.command == "check":
         return _check(args)
+    if args.command == "direct":
+        return _direct(args)
     return _run(args)
 
 

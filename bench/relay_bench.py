@@ -1,0 +1,161 @@
+"""``make bench``: relay vs. direct, side by side in one run, on the demo ERP.
+
+Brings up (a) gateway + agent as separate processes (the production shape) and (b) the direct baseline: the
+agent's own handlers as a plain gRPC server on the same database (``onlineconnect-agent direct``). Drives
+GetOrder and GetStoreStock at concurrency 1, 16 and 64 with a multi-process closed-loop client, prints throughput
+and p50/p90/p99 latency for both and their ratio, and writes ``bench/results/relay-<time>.json`` (plus
+``relay-latest.json`` and a PNG chart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from loadgen import Job, run  # noqa: E402
+from procs import SHOP_KEY, free_port, start, wait_serving, write_agent_config, write_gateway_config  # noqa: E402
+
+from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
+
+AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
+
+
+def pct(sorted_ns: list[int], p: float) -> float:
+    """Percentile in milliseconds."""
+    if not sorted_ns:
+        return float("nan")
+    i = min(len(sorted_ns) - 1, int(round(p / 100 * (len(sorted_ns) - 1))))
+    return sorted_ns[i] / 1e6
+
+
+def measure(
+    address: str, rpc: str, concurrency: int, seconds: float, metadata: tuple[tuple[str, str], ...]
+) -> dict[str, float]:
+    """One closed-loop measurement; returns throughput and latency percentiles."""
+    processes = 1 if concurrency == 1 else 2
+    lat, errors = run(Job(address, rpc, concurrency, seconds, 0.5, metadata), processes)
+    lat.sort()
+    return {
+        "requests": len(lat),
+        "errors": errors,
+        "rps": len(lat) / seconds,
+        "p50_ms": pct(lat, 50),
+        "p90_ms": pct(lat, 90),
+        "p99_ms": pct(lat, 99),
+        "mean_ms": statistics.fmean(lat) / 1e6 if lat else float("nan"),
+    }
+
+
+def chart(results: list[dict[str, object]], path: Path) -> None:
+    """Bar chart of throughput and p50 latency, relay vs. direct."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no chart", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    labels = [f"{r['rpc']}\nc={r['concurrency']}" for r in results]
+    x = range(len(results))
+    for ax, key, title in ((axes[0], "rps", "throughput (req/s)"), (axes[1], "p50_ms", "median latency (ms)")):
+        ax.bar([i - 0.2 for i in x], [r["direct"][key] for r in results], width=0.4, label="direct")  # type: ignore[index]
+        ax.bar([i + 0.2 for i in x], [r["relay"][key] for r in results], width=0.4, label="relay")  # type: ignore[index]
+        ax.set_xticks(list(x), labels, fontsize=8)
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per point")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--rpcs", default="GetOrder,GetStoreStock")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rpcs = args.rpcs.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        erp = folder / "erp"
+        create_demo_erp(erp / "erp.db", erp / "archive")
+        gw_port, direct_port = free_port(), free_port()
+        procs = [
+            start("onlineconnect-gateway", ["--config", str(write_gateway_config(folder, gw_port))], folder),
+            start("onlineconnect-agent", ["--config", str(write_agent_config(folder, gw_port, erp))], folder),
+            start(
+                "onlineconnect-agent",
+                ["direct", "--config", str(folder / "agent.toml"), "--listen", f"127.0.0.1:{direct_port}"],
+                folder,
+            ),
+        ]
+        try:
+            wait_serving(f"127.0.0.1:{gw_port}")
+            time.sleep(0.5)
+            results = []
+            total = len(levels) * len(rpcs) * 2
+            n = 0
+            for rpc in rpcs:
+                for c in levels:
+                    row: dict[str, object] = {"rpc": rpc, "concurrency": c}
+                    for mode, addr, md in (("direct", direct_port, ()), ("relay", gw_port, AUTH)):
+                        n += 1
+                        print(f"[{n}/{total}] {rpc} c={c} {mode} …", end=" ", flush=True)
+                        m = measure(f"127.0.0.1:{addr}", rpc, c, args.seconds, md)
+                        print(f"{m['rps']:.0f} req/s, p50 {m['p50_ms']:.2f} ms", flush=True)
+                        row[mode] = m
+                    d, r = row["direct"], row["relay"]
+                    row["throughput_ratio"] = r["rps"] / d["rps"] if d["rps"] else float("nan")  # type: ignore[index]
+                    row["added_p50_ms"] = r["p50_ms"] - d["p50_ms"]  # type: ignore[index]
+                    results.append(row)
+        finally:
+            for p in reversed(procs):
+                p.stop()
+    print()
+    print(
+        f"{'rpc':<14}{'c':>4} | {'direct rps':>10} {'p50':>7} {'p90':>7} {'p99':>7} | {'relay rps':>10} {'p50':>7} "
+        f"{'p90':>7} {'p99':>7} | {'ratio':>6} {'+p50 ms':>8}"
+    )
+    for row in results:
+        d, r = row["direct"], row["relay"]
+        print(
+            f"{row['rpc']:<14}{row['concurrency']:>4} | {d['rps']:>10.0f} {d['p50_ms']:>7.2f} {d['p90_ms']:>7.2f} "  # type: ignore[index]
+            f"{d['p99_ms']:>7.2f} | {r['rps']:>10.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} | "  # type: ignore[index]
+            f"{row['throughput_ratio']:>6.2f} {row['added_p50_ms']:>8.3f}"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    doc = {
+        "time": stamp,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+        "seconds_per_point": args.seconds,
+        "results": results,
+    }
+    for name in (f"relay-{stamp}.json", "relay-latest.json"):
+        (args.out / name).write_text(json.dumps(doc, indent=2) + "\n")
+    chart(results, args.out / "relay-latest.png")
+    print(f"\nwritten: {args.out / f'relay-{stamp}.json'} and relay-latest.json/.png")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
