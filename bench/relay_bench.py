@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
+
 from loadgen import Job, run  # noqa: E402
 from procs import SHOP_KEY, free_port, start, wait_serving, write_agent_config, write_gateway_config  # noqa: E402
-
-from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 
@@ -34,7 +34,7 @@ def pct(sorted_ns: list[int], p: float) -> float:
     """Percentile in milliseconds."""
     if not sorted_ns:
         return float("nan")
-    i = min(len(sorted_ns) - 1, int(round(p / 100 * (len(sorted_ns) - 1))))
+    i = min(len(sorted_ns) - 1, round(p / 100 * (len(sorted_ns) - 1)))
     return sorted_ns[i] / 1e6
 
 
