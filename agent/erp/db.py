@@ -14,9 +14,11 @@ unreachable")``, anything else ``OnlineConnectError`` naming the query.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
+import time
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -76,11 +78,15 @@ def _probe_params(sql: str) -> dict[str, Any]:
 
 def _text(sql: str, params: AbcMapping[str, Any]) -> sa.TextClause:
     """A text clause whose list/tuple parameters expand (``WHERE sku IN :skus``)."""
+    lists = frozenset(n for n in parameter_names(sql) if isinstance(params.get(n), list | tuple))
+    return _clause(sql, lists)
+
+
+@functools.lru_cache(maxsize=1024)
+def _clause(sql: str, lists: frozenset[str]) -> sa.TextClause:
+    # Built once per statement: SQLAlchemy then also reuses its compiled form from the statement cache.
     clause = sa.text(sql)
-    expanding = [
-        sa.bindparam(n, expanding=True) for n in set(parameter_names(sql)) if isinstance(params.get(n), list | tuple)
-    ]
-    return clause.bindparams(*expanding) if expanding else clause
+    return clause.bindparams(*(sa.bindparam(n, expanding=True) for n in sorted(lists))) if lists else clause
 
 
 def _is_disconnect(exc: BaseException) -> bool:
@@ -102,7 +108,9 @@ class SqlAlchemyDatabase:
         self.mapping = mapping
         self.url = sa.make_url(url)
         self.dialect = self.url.get_backend_name()
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # A server database may have restarted since a pooled connection was last used: ping on checkout. A
+        # SQLite file has no connection to lose, and the ping would cost a round trip per query.
+        kwargs: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
         if self.dialect == "sqlite":
             db = self.url.database or ""
             if db and db != ":memory:" and not db.startswith("file:"):
@@ -139,11 +147,12 @@ class SqlAlchemyDatabase:
         if self.dialect == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
             return None
-        if hasattr(raw, "interrupt"):  # sqlite3
-            timer = threading.Timer(timeout, raw.interrupt)
-            timer.daemon = True
-            timer.start()
-            return timer
+        if raw is not None and hasattr(raw, "set_progress_handler"):  # sqlite3
+            # Checked every few thousand VM steps: a query still running at the deadline is interrupted. Cheaper
+            # than a timer thread per query.
+            deadline = time.monotonic() + timeout
+            raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+            return None
         if raw is not None and hasattr(raw, "timeout"):  # pyodbc: SQL_ATTR_QUERY_TIMEOUT in whole seconds
             raw.timeout = max(1, math.ceil(timeout))
         return None
@@ -169,10 +178,17 @@ class SqlAlchemyDatabase:
 
     def result_columns(self, name: str) -> list[str]:
         sql = self.mapping.sql(name)
-        wrapped = f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0"
         params = _probe_params(sql)
+        try:
+            return self._columns(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", params)
+        except sa.exc.SQLAlchemyError:
+            # Some servers (MS SQL Server) refuse ORDER BY in a derived table: run the query itself with NULLs,
+            # which match no order; its own error is the one worth reporting.
+            return self._columns(sql, params)
+
+    def _columns(self, sql: str, params: dict[str, Any]) -> list[str]:
         with self.engine.connect() as conn:
-            result = conn.execute(_text(wrapped, params), params)
+            result = conn.execute(_text(sql, params), params)
             cols = list(result.keys())
             result.close()
             conn.rollback()
@@ -205,6 +221,8 @@ class OdbcDatabase:
         self._pool: list[Any] = []
         self._lock = threading.Lock()
         self._pool_size = pool_size
+        # Some drivers (psqlODBC) refuse pyodbc's query timeout; then a late query is abandoned instead of cancelled.
+        self._query_timeout = True
 
     def _connect(self) -> Any:
         conn = self._pyodbc.connect(self.connection_string, timeout=max(1, int(self.connect_timeout)), readonly=True)
@@ -234,7 +252,7 @@ class OdbcDatabase:
             raise Unavailable(UNREACHABLE) from exc
         ok = False
         try:
-            conn.timeout = 0 if timeout is None else max(1, math.ceil(timeout))
+            self._set_query_timeout(conn, timeout)
             cur = conn.cursor()
             cur.execute(sql, list(values))
             cols = [d[0] for d in cur.description or []]
@@ -245,6 +263,15 @@ class OdbcDatabase:
             return cols, rows
         finally:
             self._release(conn, ok)
+
+    def _set_query_timeout(self, conn: Any, timeout: float | None) -> None:
+        if not self._query_timeout:
+            return
+        try:
+            conn.timeout = 0 if timeout is None else max(1, math.ceil(timeout))  # whole seconds in ODBC
+        except self._pyodbc.Error as exc:
+            self._query_timeout = False
+            log.warning("erp.query_timeout_unsupported", detail=str(exc)[:200])
 
     def fetch(self, name: str, params: AbcMapping[str, Any], *, timeout: float | None = None) -> list[Row]:
         sql = self.mapping.sql(name)
@@ -259,8 +286,13 @@ class OdbcDatabase:
 
     def result_columns(self, name: str) -> list[str]:
         sql = self.mapping.sql(name)
-        qsql, values = to_qmark(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", _probe_params(sql))
-        cols, _ = self._run(qsql, values, None)
+        params = _probe_params(sql)
+        try:
+            qsql, values = to_qmark(f"SELECT * FROM ({sql}) oc_check WHERE 1 = 0", params)
+            cols, _ = self._run(qsql, values, None)
+        except self._pyodbc.Error:
+            qsql, values = to_qmark(sql, params)  # see SqlAlchemyDatabase.result_columns
+            cols, _ = self._run(qsql, values, None)
         return cols
 
     def ping(self) -> None:
@@ -297,6 +329,12 @@ def validate(db: Database) -> list[str]:
 
     Each problem names the mapping file, the query and what is wrong.
     """
+    try:
+        db.ping()
+    except Unavailable as exc:
+        cause = exc.__cause__ or exc
+        lines = str(getattr(cause, "orig", cause)).strip().splitlines()
+        return [f"{UNREACHABLE}: {lines[0][:300] if lines else type(cause).__name__}"]
     problems: list[str] = []
     for name, spec in sorted(SPECS.items()):
         q = db.mapping.queries[name]

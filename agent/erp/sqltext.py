@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -102,13 +103,17 @@ def check_select_only(sql: str) -> str | None:
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-def parameter_names(sql: str) -> list[str]:
-    """Returns the named parameters (``:name``) a statement uses, in order of appearance, outside literals."""
+@functools.lru_cache(maxsize=1024)
+def parameter_names(sql: str) -> tuple[str, ...]:
+    """Returns the named parameters (``:name``) a statement uses, in order of appearance, outside literals.
+
+    Cached: the agent runs the same few mapped statements over and over.
+    """
     names: list[str] = []
     for kind, text in _segments(sql):
         if kind == "code":
             names.extend(_PARAM.findall(text))
-    return names
+    return tuple(names)
 
 
 def to_qmark(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:

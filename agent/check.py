@@ -1,0 +1,198 @@
+"""``onlineconnect-agent check --config FILE``: is this agent ready to run? One line per check, with what to fix.
+
+Checks, in order (a failed step skips the ones that depend on it):
+
+1. the configuration file loads and validates;
+2. the SQL mapping loads (every statement a single SELECT with known parameters);
+3. the ERP database is reachable;
+4. every mapped query prepares against the database and returns the columns the agent reads;
+5. per configured gateway: it is reachable and accepts the agent token for the tenant, and the tenant key (key id
+   and key) matches the gateway's: a real tunnel handshake, one attempt, closed right after.
+
+Exit status 0 only when every check passed, 1 otherwise. Nothing is written to the ERP and no request is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import grpc
+
+from onlineconnect import __version__
+from onlineconnect.errors import ConfigError, OnlineConnectError
+
+from .config import AgentConfig, load_agent_config
+from .connector import CHANNEL_OPTIONS, channel_credentials
+from .erp.db import UNREACHABLE, Database, open_database, validate
+from .erp.mapping import Mapping, load_mapping
+from .session import HandshakeError, TunnelSession
+
+HANDSHAKE_SECONDS = 10.0
+
+
+@dataclass
+class Report:
+    """Collects check results and prints each as one line."""
+
+    out: TextIO = sys.stdout
+    failed: list[str] = field(default_factory=list)
+
+    def ok(self, check: str, detail: str) -> None:
+        """Records and prints a passed check."""
+        print(f"ok    {check:<22} {detail}", file=self.out)
+
+    def fail(self, check: str, problem: str, fix: str) -> None:
+        """Records and prints a failed check with what to fix."""
+        self.failed.append(check)
+        print(f"FAIL  {check:<22} {problem}\n      {'':<22} fix: {fix}", file=self.out)
+
+    def skip(self, check: str, why: str) -> None:
+        """Prints a check that could not run because an earlier one failed."""
+        self.failed.append(check)
+        print(f"skip  {check:<22} {why}", file=self.out)
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    text = str(getattr(cause, "orig", cause)).strip().splitlines()
+    return text[0][:300] if text else type(cause).__name__
+
+
+def _check_database(config: AgentConfig, mapping: Mapping, report: Report) -> None:
+    where = "database.url" if config.db_url else "database.odbc"
+    try:
+        db: Database = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=1)
+    except Exception as exc:  # a malformed URL, a missing driver module
+        report.fail("database", f"cannot open: {_first_line(exc)}", f"correct {where} in {config.source}")
+        report.skip("mapped queries", "needs the database")
+        return
+    try:
+        try:
+            db.ping()
+        except OnlineConnectError as exc:
+            report.fail(
+                "database",
+                f"{UNREACHABLE}: {_first_line(exc)}",
+                f"start the database or correct host, port, user and password in {where} ({config.source})",
+            )
+            report.skip("mapped queries", "needs the database")
+            return
+        report.ok("database", f"reachable ({where})")
+        problems = validate(db)
+        if problems:
+            for problem in problems:
+                report.fail(
+                    "mapped query",
+                    problem,
+                    "correct the SQL in the mapping file (docs/erp-databases.md lists each query's columns)",
+                )
+        else:
+            report.ok("mapped queries", f"all {len(mapping.queries)} prepare and return the expected columns")
+    finally:
+        db.close()
+
+
+async def _handshake(config: AgentConfig, gateway: str) -> tuple[bool, str]:
+    """Opens one tunnel to ``gateway``; returns (True, session id) or (False, why it failed)."""
+    creds = None if config.insecure else channel_credentials(config.ca_file, config.client_cert, config.client_key)
+    channel = (
+        grpc.aio.insecure_channel(gateway, options=CHANNEL_OPTIONS)
+        if creds is None
+        else grpc.aio.secure_channel(gateway, creds, options=CHANNEL_OPTIONS)
+    )
+    session = TunnelSession(
+        tenant=config.tenant,
+        agent_id=f"{config.agent_id}-check",
+        token=config.token,
+        key_id=config.key_id,
+        key=config.key,
+        handlers=None,  # type: ignore[arg-type]  # never called: the session refuses every request
+        version=__version__,
+    )
+    session.accepting = False  # a shop call routed here during the check gets UNAVAILABLE, not an answer
+    task = asyncio.create_task(session.run(channel))
+    ready = asyncio.create_task(session.ready.wait())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=HANDSHAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            return True, session.session_id
+        if task in done:
+            exc = task.exception()
+            return False, str(exc) if exc is not None else str(task.result())
+        return False, f"no answer within {HANDSHAKE_SECONDS:.0f} s"
+    finally:
+        ready.cancel()
+        task.cancel()
+        await asyncio.gather(task, ready, return_exceptions=True)
+        await channel.close(grace=None)
+
+
+def _explain(config: AgentConfig, gateway: str, why: str, report: Report) -> None:
+    src = config.source
+    if "UNAUTHENTICATED" in why or ("PERMISSION_DENIED: " in why and "tunnel closed" not in why):
+        report.ok("gateway", f"{gateway} reachable")
+        report.fail("agent token", why, f"set agent.token in {src} to the token the relay operator issued")
+        report.skip("tenant key", "needs an accepted token")
+    elif "FAILED_PRECONDITION" in why or "not (or no longer) accepted" in why:
+        report.ok("gateway", f"{gateway} reachable, token accepted")
+        report.fail("tenant key", why, f"set agent.key_id in {src} to a key id the gateway accepts")
+    elif "tunnel closed" in why or "rejected" in why:
+        report.ok("gateway", f"{gateway} reachable, token accepted for tenant {config.tenant!r}")
+        report.fail(
+            "tenant key",
+            "the gateway could not open the agent's sealed frame: the key differs from the gateway's",
+            f"set agent.key in {src} to the 32 hex digits configured for tenant {config.tenant!r}, key id "
+            f"{config.key_id}",
+        )
+    else:
+        report.fail(
+            "gateway",
+            f"{gateway}: {why}",
+            f"check agent.gateway and TLS settings in {src}, DNS and that outbound connections to it are allowed",
+        )
+        report.skip("agent token", "needs the gateway")
+        report.skip("tenant key", "needs the gateway")
+
+
+def _check_gateways(config: AgentConfig, report: Report) -> None:
+    for gateway in config.gateways:
+        try:
+            ok, detail = asyncio.run(_handshake(config, gateway))
+        except (HandshakeError, OSError, ValueError) as exc:
+            ok, detail = False, str(exc)
+        if ok:
+            report.ok("gateway", f"{gateway} reachable, token accepted for tenant {config.tenant!r}")
+            report.ok("tenant key", f"key id {config.key_id} matches the gateway's (session {detail})")
+        else:
+            _explain(config, gateway, detail, report)
+
+
+def run_checks(path: Path, *, out: TextIO | None = None) -> int:
+    """Runs every check for the agent configured in ``path``; prints one line per check.
+
+    Returns:
+        0 when every check passed, 1 otherwise.
+    """
+    report = Report(out or sys.stdout)
+    try:
+        config = load_agent_config(path)
+    except ConfigError as exc:
+        report.fail("configuration", exc.message, "correct the named key; docs/erp-databases.md shows an example")
+        return 1
+    report.ok("configuration", str(path))
+    try:
+        mapping = load_mapping(config.mapping_file)
+    except ConfigError as exc:
+        report.fail("mapping", exc.message, "correct the mapping file")
+        report.skip("database", "needs a valid mapping")
+    else:
+        report.ok("mapping", str(config.mapping_file or "defaults"))
+        _check_database(config, mapping, report)
+    _check_gateways(config, report)
+    summary = "all checks passed" if not report.failed else f"{len(report.failed)} check(s) did not pass"
+    print(summary, file=report.out)
+    return 0 if not report.failed else 1
