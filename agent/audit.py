@@ -1,0 +1,169 @@
+"""The agent's audit log: one line per answered request, append-only and hash-chained.
+
+Each line is a JSON object::
+
+    {"seq": 7, "time": "2026-05-01T09:30:12.123456Z", "tenant": "acme", "shop": "acme-shop", "rpc": "GetOrder",
+     "customer": "4711", "code": "OK", "ms": 12.5, "request_id": "…", "prev": "<hash of line 6>", "hash": "…"}
+
+``hash`` is the SHA-256 of ``prev`` and the line's other fields (canonical JSON), ``prev`` the hash of the line
+before (64 zeros for the first line). ``onlineconnect-agent audit verify FILE`` recomputes the chain: an edited
+line breaks its own hash, a removed or reordered line breaks ``seq`` and ``prev`` of the next one. What the chain
+cannot show by itself is lines cut off at the end; ``verify`` prints the count and the last hash so an operator
+can compare them with a copy kept elsewhere (the agent logs them as ``audit.opened`` at every start).
+
+The log records who asked for which customer's data and what the answer was — never the data itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("onlineconnect.agent.audit")
+
+GENESIS = "0" * 64
+FIELDS = ("seq", "time", "tenant", "shop", "rpc", "customer", "code", "ms", "request_id")
+
+
+def _digest(prev: str, record: dict[str, Any]) -> str:
+    body = json.dumps({k: record[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev + "\n" + body).encode()).hexdigest()
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last non-empty line of ``path`` without reading the whole file."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        block = b""
+        pos = end
+        while pos > 0:
+            step = min(4096, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step) + block
+            lines = block.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or pos == 0:
+                last = lines[-1]
+                return last or None
+    return None
+
+
+class AuditLog:
+    """Appends hash-chained records to one file. Thread-safe; one writer process per file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._prev = GENESIS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size:
+            last = _last_line(path)
+            if last is not None:
+                try:
+                    rec = json.loads(last)
+                    self._seq, self._prev = int(rec["seq"]), str(rec["hash"])
+                except (ValueError, KeyError, TypeError):
+                    # Keep appending (requests must be recorded), but make the break visible: verify will flag it.
+                    log.error("audit.tail_unreadable", file=str(path))
+        # Line-buffered append: each record reaches the OS as a whole line at once.
+        self._fh = path.open("a", encoding="utf-8", buffering=1)
+        log.info("audit.opened", file=str(path), records=self._seq, head=self._prev)
+
+    def record(
+        self, *, tenant: str, shop: str, rpc: str, customer: str, code: str, ms: float, request_id: str
+    ) -> dict[str, Any]:
+        """Appends one answered request and returns the written record."""
+        with self._lock:
+            rec: dict[str, Any] = {
+                "seq": self._seq + 1,
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "tenant": tenant,
+                "shop": shop,
+                "rpc": rpc,
+                "customer": customer,
+                "code": code,
+                "ms": ms,
+                "request_id": request_id,
+            }
+            rec["prev"] = self._prev
+            rec["hash"] = _digest(self._prev, rec)
+            self._fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._seq, self._prev = rec["seq"], rec["hash"]
+            return rec
+
+    def close(self) -> None:
+        """Flushes and closes the file."""
+        with self._lock:
+            self._fh.close()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of :func:`verify`: ``problems`` is empty for an intact chain."""
+
+    records: int
+    head: str
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True if the chain is intact."""
+        return not self.problems
+
+
+def verify(path: Path, *, max_problems: int = 20) -> Verdict:
+    """Recomputes the hash chain of an audit file.
+
+    Returns:
+        How many records there are, the last hash, and one message per break (line number and what is wrong).
+    """
+    prev, seq, count = GENESIS, 0, 0
+    problems: list[str] = []
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if len(problems) >= max_problems:
+                problems.append("… further problems not shown")
+                break
+            if not line.strip():
+                problems.append(f"line {lineno}: empty line")
+                continue
+            try:
+                rec = json.loads(line)
+                stated_hash, stated_prev, stated_seq = str(rec["hash"]), str(rec["prev"]), int(rec["seq"])
+                actual = _digest(stated_prev, rec)
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"line {lineno}: not a complete audit record")
+                continue
+            count += 1
+            if actual != stated_hash:
+                problems.append(f"line {lineno}: record {stated_seq} was edited (its hash does not match)")
+            if stated_seq != seq + 1:
+                problems.append(f"line {lineno}: record {stated_seq} follows record {seq} (removed or reordered)")
+            if stated_prev != prev:
+                problems.append(f"line {lineno}: record {stated_seq} does not chain to the line before it")
+            prev, seq = stated_hash, stated_seq
+    return Verdict(records=count, head=prev, problems=problems)
+
+
+_default: AuditLog | None = None
+
+
+def install(audit: AuditLog | None) -> None:
+    """Makes ``audit`` the process's audit log (``onlineconnect-agent`` does this from ``[audit] file``)."""
+    global _default
+    _default = audit
+
+
+def current() -> AuditLog | None:
+    """The process's audit log, or None if auditing is off."""
+    return _default
