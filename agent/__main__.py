@@ -3,21 +3,56 @@
 onlineconnect-agent --config agent.toml              # run (same as: run --config …)
 onlineconnect-agent check --config agent.toml        # one line per check, exit 0 only if all pass
 onlineconnect-agent --config agent.toml --print-config
+onlineconnect-agent audit verify audit.jsonl         # exit 0 only if the audit log's hash chain is intact
+kill -HUP <pid>                                      # re-read token and tenant key (used from the next tunnel)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+
+import structlog
 
 from onlineconnect.errors import ConfigError
 from onlineconnect.logs import configure
 
+from . import audit
 from .app import Agent
 from .config import load_agent_config
+
+log = structlog.get_logger("onlineconnect.agent")
+
+
+def _reload_credentials(agent: Agent, path: Path) -> None:
+    """SIGHUP: takes over a changed token and tenant key; the next tunnel uses them (after a key rotation the
+    gateway drains the old tunnel, so the agent reconnects with the new key)."""
+    try:
+        new = load_agent_config(path)
+    except ConfigError as exc:
+        log.error("config.reload_failed", source=str(path), error=exc.message, hint="old config stays")
+        return
+    agent.config = dataclasses.replace(agent.config, token=new.token, key_id=new.key_id, key=new.key)
+    log.info("config.reloaded", source=str(path), key_id=new.key_id)
+
+
+def _verify(path: Path) -> int:
+    try:
+        verdict = audit.verify(path)
+    except OSError as exc:
+        print(f"onlineconnect-agent: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    for problem in verdict.problems:
+        print(f"{path}: {problem}")
+    state = "intact" if verdict.ok else "BROKEN"
+    print(f"{path}: {verdict.records} records, chain {state}, last hash {verdict.head}")
+    return 0 if verdict.ok else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,7 +65,18 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(config.printable(), indent=2))
         return 0
     configure(fmt=config.log_format, level=config.log_level, role="agent")
+    if config.audit_file is not None:
+        try:
+            audit.install(audit.AuditLog(config.audit_file))
+        except OSError as exc:
+            print(f"onlineconnect-agent: cannot open audit file {config.audit_file}: {exc.strerror}", file=sys.stderr)
+            return 2
     agent = Agent(config)
+
+    def on_hup(_sig: int, _frame: FrameType | None) -> None:
+        _reload_credentials(agent, args.config)
+
+    signal.signal(signal.SIGHUP, on_hup)
     try:
         agent.open()
     except ConfigError as exc:
@@ -78,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     direct_p = sub.add_parser("direct", help="serve the handlers as plain gRPC on loopback (benchmark baseline)")
     direct_p.add_argument("--config", type=Path, dest="sub_config")
     direct_p.add_argument("--listen", default="127.0.0.1:50052")
+    audit_p = sub.add_parser("audit", help="work with the audit log")
+    audit_sub = audit_p.add_subparsers(dest="audit_command", required=True)
+    verify_p = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 edited/removed/reordered")
+    verify_p.add_argument("file", type=Path, help="the audit file ([audit] file in agent.toml)")
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _verify(args.file)
     args.config = getattr(args, "sub_config", None) or args.config
     if args.config is None:
         parser.error("--config FILE is required")

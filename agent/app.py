@@ -9,11 +9,7 @@ exits 0. The agent never listens on a port: it only dials out.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import time
-from pathlib import Path
 
 import structlog
 
@@ -25,15 +21,19 @@ from .connector import Connector, channel_credentials
 from .erp.db import Database, open_database, validate
 from .erp.mapping import load_mapping
 from .handlers import Handlers
+from .metrics import AgentMetrics
 from .orders import OrderQueries
 from .session import TunnelSession
+from .status import StatusReporter
 from .stock import StockQueries
 
 log = structlog.get_logger("onlineconnect.agent")
 
 
-def open_handlers(config: AgentConfig, *, check_mapping: bool = True) -> tuple[Database, Handlers]:
-    """Opens the ERP database and builds the handlers.
+def open_handlers(
+    config: AgentConfig, *, check_mapping: bool = True, metrics: AgentMetrics | None = None
+) -> tuple[Database, Handlers]:
+    """Opens the ERP database and builds the handlers (with ``metrics``, every query is timed).
 
     Raises:
         ConfigError: the mapping is invalid or a query does not fit the database.
@@ -45,8 +45,11 @@ def open_handlers(config: AgentConfig, *, check_mapping: bool = True) -> tuple[D
         if problems:
             db.close()
             raise ConfigError("the SQL mapping does not fit the database:\n  " + "\n  ".join(problems))
+    queries_db = metrics.timed(db) if metrics is not None else db
     handlers = Handlers(
-        OrderQueries(db, config.orders), StockQueries(db, config.stock), max_concurrency=config.max_concurrency
+        OrderQueries(queries_db, config.orders),
+        StockQueries(queries_db, config.stock),
+        max_concurrency=config.max_concurrency,
     )
     return db, handlers
 
@@ -59,11 +62,21 @@ class Agent:
         self.db: Database | None = None
         self.handlers: Handlers | None = None
         self.connectors: list[Connector] = []
-        self._state: dict[str, str] = {}
+        self.metrics = AgentMetrics() if config.metrics_textfile is not None else None
+        self.status = StatusReporter(
+            path=config.status_file,
+            interval=config.status_interval,
+            agent=config.agent_id,
+            tenant=config.tenant,
+            version=__version__,
+            ping=self._ping,
+            metrics=self.metrics,
+            metrics_file=config.metrics_textfile,
+        )
 
     def open(self) -> None:
         """Opens and validates the database side; raises ConfigError if the mapping does not fit."""
-        self.db, self.handlers = open_handlers(self.config)
+        self.db, self.handlers = open_handlers(self.config, metrics=self.metrics)
 
     def _session(self) -> TunnelSession:
         assert self.handlers is not None
@@ -79,31 +92,17 @@ class Agent:
         )
 
     def _on_state(self, gateway: str, state: str, detail: str) -> None:
-        self._state[gateway] = state
-        self.write_status()
+        self.status.tunnel_state(gateway, state, detail)
+
+    def _ping(self) -> None:
+        if self.db is None:
+            raise RuntimeError("database not open")
+        self.db.ping()
 
     def write_status(self) -> None:
-        """Writes the status file (if configured): tunnel state per gateway and database reachability."""
-        path = self.config.status_file
-        if path is None:
-            return
-        db_ok = True
-        if self.db is not None:
-            try:
-                self.db.ping()
-            except Exception:
-                db_ok = False
-        status = {
-            "time": time.time(),
-            "pid": os.getpid(),
-            "tenant": self.config.tenant,
-            "tunnels": dict(self._state),
-            "database": "up" if db_ok else "down",
-            "ok": db_ok and any(s == "connected" for s in self._state.values()),
-        }
-        tmp = Path(str(path) + ".tmp")
-        tmp.write_text(json.dumps(status, indent=2) + "\n")
-        tmp.replace(path)
+        """Pings the database and writes the status file now (see :mod:`onlineconnect.agent.status`)."""
+        self.status.check_database()
+        self.status.write()
 
     async def run(self, *, grace: float = 10.0, stop: asyncio.Event | None = None) -> None:
         """Keeps the tunnels up until SIGINT/SIGTERM (or ``stop`` is set), then drains and returns."""
@@ -132,6 +131,7 @@ class Agent:
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no signals on this platform
         tasks = [asyncio.create_task(conn.run(), name=f"connector-{conn.address}") for conn in self.connectors]
+        tasks.append(asyncio.create_task(self.status.run(), name="status"))
         log.info("agent.started", agent=c.agent_id, tenant=c.tenant, gateways=list(c.gateways), version=__version__)
         try:
             await stop.wait()
@@ -143,6 +143,8 @@ class Agent:
                 conn.stop()
             sessions = [conn.session for conn in self.connectors if conn.session is not None]
             await asyncio.gather(*(s.drain(grace) for s in sessions))
+            # Each gateway ends its stream once it has read the last answers; only then stop the connectors.
+            await asyncio.wait(tasks, timeout=5.0)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

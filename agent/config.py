@@ -13,6 +13,9 @@ Example (``deploy/demo/agent.toml`` is a complete one)::
     [database]
     url = "postgresql+psycopg://erp_reader@erp-db/erp"   # or: odbc = "DSN=VS4;UID=reader"
     mapping = "mapping.toml"                               # optional overrides of single queries
+
+    [audit]
+    file = "/var/log/onlineconnect/audit.jsonl"            # optional: hash-chained record of every answer
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class AgentConfig:
     log_level: str = "info"
     reconnect_initial: float = 0.5
     reconnect_max: float = 2.0
+    status_interval: float = 10.0  # seconds between rewrites of the status file (and the metrics text file)
+    metrics_textfile: Path | None = None  # Prometheus text file for node_exporter's textfile collector
+    audit_file: Path | None = None  # hash-chained audit log of answered requests (see agent/audit.py)
 
     def printable(self) -> dict[str, Any]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -72,6 +78,7 @@ class AgentConfig:
                 "status_file": str(self.status_file or ""),
                 "reconnect_initial_seconds": self.reconnect_initial,
                 "reconnect_max_seconds": self.reconnect_max,
+                "status_interval_seconds": self.status_interval,
             },
             "database": {
                 "url": _mask_url(self.db_url) if self.db_url else "",
@@ -79,6 +86,8 @@ class AgentConfig:
                 "mapping": str(self.mapping_file or ""),
             },
             "log": {"format": self.log_format, "level": self.log_level},
+            "metrics": {"textfile": str(self.metrics_textfile or "")},
+            "audit": {"file": str(self.audit_file or "")},
         }
 
 
@@ -127,6 +136,7 @@ def parse_agent_config(root: Section) -> AgentConfig:
         status_file=a.path("status_file", None),
         reconnect_initial=a.float("reconnect_initial_seconds", 0.5, min=0.01, max=60),
         reconnect_max=a.float("reconnect_max_seconds", 2.0, min=0.1, max=3600),
+        status_interval=a.float("status_interval_seconds", 10.0, min=0.1, max=3600),
     )
     a.reject_unknown()
     d = root.table("database", required=True)
@@ -147,7 +157,15 @@ def parse_agent_config(root: Section) -> AgentConfig:
     if log_format not in {"console", "json"}:
         raise log.error("format", f'expected "console" or "json", got {log_format!r}')
     log_level = log.str("level", "info")
+    if log_level not in {"debug", "info", "warning", "error"}:
+        raise log.error("level", f'expected "debug", "info", "warning" or "error", got {log_level!r}')
     log.reject_unknown()
+    metrics = root.table("metrics")
+    metrics_textfile = metrics.path("textfile", None)
+    metrics.reject_unknown()
+    audit = root.table("audit")
+    audit_file = audit.path("file", None)
+    audit.reject_unknown()
     orders = OrderSettings.from_table(root.table("orders").raw(), root.source)
     stock = StockSettings.from_table(root.table("stock").raw(), root.source)
     root.reject_unknown()
@@ -160,6 +178,8 @@ def parse_agent_config(root: Section) -> AgentConfig:
         stock=stock,
         log_format=log_format,
         log_level=log_level,
+        metrics_textfile=metrics_textfile,
+        audit_file=audit_file,
     )
 
 

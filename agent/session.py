@@ -4,11 +4,16 @@ The session reads frames in one loop and starts a task per request, so a slow qu
 Answers go through the session's single writer task (:class:`onlineconnect.link.SealedLink`). A ``CancelCall``
 from the gateway cancels the request's task; a streaming answer waits for credits (``WindowUpdate``) so a slow
 shop cannot make the agent read a whole PDF into memory.
+
+A ``Drain`` from the gateway (the tunnel's key id was retired, or its token changed) makes the session finish its
+requests and end the stream; the connector then dials again with the configuration in force — after a key
+rotation, with the new key. Every answered request is appended to the audit log (:mod:`.audit`) if one is set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -22,6 +27,7 @@ from onlineconnect.errors import DeadlineExceeded, EnvelopeError, OnlineConnectE
 from onlineconnect.link import SealedLink
 from onlineconnect.v1 import tunnel_pb2, tunnel_pb2_grpc
 
+from . import audit as _audit
 from .context import CallContext
 from .handlers import Handlers
 
@@ -65,7 +71,16 @@ class TunnelSession:
     """The agent's side of one Connect stream."""
 
     def __init__(
-        self, *, tenant: str, agent_id: str, token: str, key_id: int, key: bytes, handlers: Handlers, version: str = ""
+        self,
+        *,
+        tenant: str,
+        agent_id: str,
+        token: str,
+        key_id: int,
+        key: bytes,
+        handlers: Handlers,
+        version: str = "",
+        audit: _audit.AuditLog | None = None,
     ) -> None:
         self.tenant = tenant
         self.agent_id = agent_id
@@ -82,6 +97,9 @@ class TunnelSession:
         self.link: SealedLink | None = None
         self.accepting = True
         self._writer: asyncio.Task[None] | None = None
+        self.audit = audit if audit is not None else _audit.current()
+        self._call: Any = None
+        self._leaving: asyncio.Task[None] | None = None
 
     async def run(self, channel: grpc.aio.Channel) -> str:
         """Runs the session on ``channel`` until the stream ends; returns why it ended.
@@ -90,7 +108,7 @@ class TunnelSession:
             HandshakeError: the gateway refused the agent (bad token, unknown key id, ...).
         """
         stub = tunnel_pb2_grpc.TunnelServiceStub(channel)
-        call = stub.Connect(metadata=(("authorization", f"Bearer {self.token}"),))
+        call = self._call = stub.Connect(metadata=(("authorization", f"Bearer {self.token}"),))
         nonce = new_nonce()
         try:
             await call.write(
@@ -147,6 +165,8 @@ class TunnelSession:
         finally:
             for task in list(self.tasks.values()):
                 task.cancel()
+            if self._leaving is not None:
+                self._leaving.cancel()
             writer.cancel()
             self.ready.clear()
             if not call.done():
@@ -172,6 +192,8 @@ class TunnelSession:
             elif kind == "drain":
                 log.info("tunnel.drain_requested", session=self.session_id, reason=msg.drain.reason)
                 self.drain_requested.set()
+                if self._leaving is None:
+                    self._leaving = asyncio.create_task(self._leave(), name=f"agent-leave-{self.session_id}")
 
     def _start(self, call_id: int, request: tunnel_pb2.AgentRequest) -> None:
         field = request.WhichOneof("call")
@@ -240,7 +262,22 @@ class TunnelSession:
             log_.exception("request.failed")
             self._send_error(call_id, OnlineConnectError("the agent failed to answer; see the agent's log"))
         finally:
-            log_.info("request.answered", code=code, ms=round((time.perf_counter() - started) * 1000, 2))
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            log_.info("request.answered", code=code, ms=ms)
+            if self.audit is not None:
+                self.audit.record(
+                    tenant=ctx.tenant,
+                    shop=ctx.shop,
+                    rpc=call.method,
+                    customer=str(getattr(request, "customer_number", "")),
+                    code=code,
+                    ms=ms,
+                    request_id=ctx.request_id,
+                )
+
+    async def _leave(self) -> None:
+        """Answers what is in flight, then ends the stream so the connector reconnects (gateway's Drain)."""
+        await self.drain(5.0)
 
     async def drain(self, grace: float) -> None:
         """Stops taking new requests and waits up to ``grace`` seconds for in-flight ones to finish."""
@@ -252,6 +289,11 @@ class TunnelSession:
         if self.link is not None and self._writer is not None and not self._writer.done():
             self.link.close()  # the writer flushes the last answers, then stops
             await asyncio.wait([self._writer], timeout=2.0)
+        if self._call is not None and not self._call.done():
+            # Half-close instead of cancelling: frames already written still reach the gateway, which then ends
+            # the stream; a cancel would discard whatever the transport has not sent yet.
+            with contextlib.suppress(grpc.aio.UsageError, grpc.aio.AioRpcError):
+                await self._call.done_writing()
 
 
 def _handshake_error(exc: grpc.aio.AioRpcError) -> HandshakeError:

@@ -2,6 +2,7 @@
 
 onlineconnect-gateway --config gateway.toml
 onlineconnect-gateway --config gateway.toml --print-config
+kill -HUP <pid>          # re-read gateway.toml: credentials, keys, limits (tunnels stay up)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -21,7 +23,13 @@ from .server import GatewayServer
 
 async def _serve(server: GatewayServer) -> None:
     await server.start()
-    await server.serve_forever()
+    # SIGHUP re-reads the configuration file: new, rotated or revoked credentials without a restart.
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, server.reloader.request)
+    try:
+        await server.serve_forever()
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def main(argv: list[str] | None = None) -> int:

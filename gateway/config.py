@@ -6,26 +6,42 @@ Example (``deploy/demo/gateway.toml`` is a complete one)::
     listen = "0.0.0.0:50051"
     tls_cert = "/etc/onlineconnect/gateway.crt"
     tls_key = "/etc/onlineconnect/gateway.key"
+    client_ca = "/etc/onlineconnect/agents-ca.crt"   # optional: verify agents' client certificates …
+    agent_listen = "0.0.0.0:50052"                   # … on this port, which demands one (mutual TLS)
 
     [tenants.acme]
     keys = { 1 = "env:OC_ACME_KEY_1" }       # 128-bit Blowfish keys as 32 hex digits, by key id
+    # while rotating: keys = { 1 = { key = "env:OC_ACME_KEY_1", retire_after = "2026-12-01T00:00:00Z" },
+    #                          2 = "env:OC_ACME_KEY_2" }
+    max_in_flight = 64                        # requests forwarded to this tenant's ERP at once
 
     [[shops]]
     name = "acme-shop"
     tenant = "acme"
     key_sha256 = "9f86d0…"                    # SHA-256 of the shop's API key; the key itself is never stored
     rpcs = ["*"]
+    rate_limit = { per_second = 50, burst = 100 }          # optional, whole key
+    customer_rate_limit = { per_second = 2, burst = 10 }   # optional, per customer_number
 
     [[agents]]
     name = "acme-erp"
     token_sha256 = "…"
     tenants = ["acme"]
+    client_cert_name = "acme-erp"             # optional (needs server.client_ca): the agent's TLS client
+                                              # certificate must carry this name (CN or SAN)
+
+    [cluster]                                 # optional: several replicas linked through NATS (docs/scaling.md)
+    nats = "nats://127.0.0.1:4222"            # absent table: single-process mode, no NATS needed
+    replica = "gw-1"                          # this replica's name in logs (default: the host name)
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from onlineconnect.calls import BY_METHOD
@@ -33,13 +49,27 @@ from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_he
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``per_second`` requests on average, up to ``burst`` at once."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
 class ShopCredential:
-    """A shop API key: its hash, its tenant and the RPCs it may call (method names or "*")."""
+    """A shop API key: its hash, its tenant, the RPCs it may call (method names or "*") and its rate limits.
+
+    ``rate_limit`` covers all calls made with the key; ``customer_rate_limit`` each end customer's calls
+    (by the request's ``customer_number``) separately. None: no limit.
+    """
 
     name: str
     tenant: str
     key_sha256: str
     rpcs: frozenset[str]
+    rate_limit: RateLimit | None = None
+    customer_rate_limit: RateLimit | None = None
 
     def allows(self, method: str) -> bool:
         """True if this key may call ``method``."""
@@ -53,17 +83,48 @@ class AgentCredential:
     name: str
     token_sha256: str
     tenants: frozenset[str]
+    client_cert_name: str | None = None  # with mutual TLS: a name the agent's client certificate must carry
 
 
 @dataclass(frozen=True)
 class TenantConfig:
-    """A tenant (Mandant): its envelope keys by key id and its gateway-side policies."""
+    """A tenant (Mandant): its envelope keys by key id and its gateway-side policies.
+
+    ``retire_after`` holds, for keys being rotated out, the UNIX time after which the key is refused and tunnels
+    still using it are closed; until then old and new key are both accepted.
+    """
 
     name: str
     keys: dict[int, bytes]
     stock_cache_ttl: float = 0.0
     stock_cache_serve_stale: bool = False
     max_in_flight: int = 64
+    retire_after: dict[int, float] = field(default_factory=dict)
+
+    def key(self, key_id: int, now: float) -> bytes | None:
+        """The key with ``key_id`` if it is configured and not retired at ``now`` (UNIX time), else None."""
+        retire = self.retire_after.get(key_id)
+        if retire is not None and now >= retire:
+            return None
+        return self.keys.get(key_id)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The link to the other gateway replicas: a NATS server (or cluster) and this replica's name.
+
+    ``nats`` may list several servers separated by commas; credentials in it (``nats://user:pass@host``) are
+    masked by ``--print-config``. ``subject_prefix`` separates relay installations sharing one NATS cluster.
+    """
+
+    nats: str
+    replica: str
+    subject_prefix: str = "onlineconnect"
+
+    @property
+    def servers(self) -> list[str]:
+        """The NATS server URLs."""
+        return [s.strip() for s in self.nats.split(",") if s.strip()]
 
 
 @dataclass(frozen=True)
@@ -83,6 +144,9 @@ class GatewayConfig:
     agents: dict[str, AgentCredential] = field(default_factory=dict)  # by token hash
     log_format: str = "console"
     log_level: str = "info"
+    metrics_listen: str | None = None  # host:port of the Prometheus endpoint; None: no endpoint
+    agent_listen: str | None = None  # second port for agents only, client certificate required (mutual TLS)
+    cluster: ClusterConfig | None = None  # None: single-process mode (no NATS)
 
     def printable(self) -> dict[str, object]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -93,25 +157,47 @@ class GatewayConfig:
                 "tls_cert": str(self.tls_cert or ""),
                 "tls_key": str(self.tls_key or ""),
                 "client_ca": str(self.client_ca or ""),
+                "agent_listen": self.agent_listen or "",
                 "default_deadline_seconds": self.default_deadline,
                 "max_deadline_seconds": self.max_deadline,
             },
             "log": {"format": self.log_format, "level": self.log_level},
+            "metrics": {"listen": self.metrics_listen or ""},
+            "cluster": {
+                "nats": _mask_url_credentials(self.cluster.nats),
+                "replica": self.cluster.replica,
+                "subject_prefix": self.cluster.subject_prefix,
+            }
+            if self.cluster
+            else {},
             "tenants": {
                 t.name: {
                     "keys": {str(k): mask(v.hex()) for k, v in t.keys.items()},
                     "stock_cache_ttl_seconds": t.stock_cache_ttl,
                     "stock_cache_serve_stale": t.stock_cache_serve_stale,
                     "max_in_flight": t.max_in_flight,
+                    "retire_after": {str(k): v for k, v in t.retire_after.items()},
                 }
                 for t in self.tenants.values()
             },
             "shops": [
-                {"name": s.name, "tenant": s.tenant, "key_sha256": s.key_sha256[:8] + "…", "rpcs": sorted(s.rpcs)}
+                {
+                    "name": s.name,
+                    "tenant": s.tenant,
+                    "key_sha256": s.key_sha256[:8] + "…",
+                    "rpcs": sorted(s.rpcs),
+                    "rate_limit": s.rate_limit.__dict__ if s.rate_limit else None,
+                    "customer_rate_limit": s.customer_rate_limit.__dict__ if s.customer_rate_limit else None,
+                }
                 for s in self.shops.values()
             ],
             "agents": [
-                {"name": a.name, "token_sha256": a.token_sha256[:8] + "…", "tenants": sorted(a.tenants)}
+                {
+                    "name": a.name,
+                    "token_sha256": a.token_sha256[:8] + "…",
+                    "tenants": sorted(a.tenants),
+                    "client_cert_name": a.client_cert_name or "",
+                }
                 for a in self.agents.values()
             ],
         }
@@ -126,11 +212,59 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _mask_url_credentials(urls: str) -> str:
+    """``nats://user:secret@host`` → ``nats://***@host`` for each comma-separated URL."""
+    return ",".join(re.sub(r"//[^/@]*@", "//***@", u) for u in urls.split(","))
+
+
+def _cluster(root: Section) -> ClusterConfig | None:
+    """The ``[cluster]`` table, or None when it is absent (single-process mode)."""
+    if "cluster" not in root.data:
+        root.table("cluster")  # mark it read
+        return None
+    sec = root.table("cluster")
+    nats = sec.secret("nats")
+    urls = [u.strip() for u in nats.split(",") if u.strip()]
+    if not urls or any(not re.match(r"^(nats|tls)://[^\s/]+(:\d+)?/?$", u) for u in urls):
+        raise sec.error("nats", f'expected NATS server URLs like "nats://127.0.0.1:4222", got {mask(nats)}')
+    replica = sec.str("replica", socket.gethostname())
+    prefix = sec.str("subject_prefix", "onlineconnect")
+    if not re.match(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", prefix):
+        raise sec.error("subject_prefix", f"expected dot-separated words of letters, digits, - and _, got {prefix!r}")
+    if not replica or len(replica) > 64:
+        raise sec.error("replica", "expected a name of 1 to 64 characters")
+    sec.reject_unknown()
+    return ClusterConfig(nats=nats, replica=replica, subject_prefix=prefix)
+
+
 def _hash_field(sec: Section, name: str) -> str:
     value = sec.str(name).strip().lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
         raise sec.error(name, "expected the 64 hex digits of a SHA-256 (see `onlineconnect keygen`)")
     return str(value)
+
+
+def _timestamp(sec: Section, name: str) -> float:
+    """An RFC 3339 time with zone (``2026-12-01T00:00:00Z``) as UNIX time."""
+    text = sec.str(name)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise sec.error(name, f'expected a time like "2026-12-01T00:00:00Z", got {text!r}') from None
+    if moment.tzinfo is None:
+        raise sec.error(name, f"the time {text!r} needs a zone, e.g. a trailing Z for UTC")
+    return moment.timestamp()
+
+
+def _rate_limit(sec: Section, name: str) -> RateLimit | None:
+    """``{ per_second = 5, burst = 20 }`` (burst defaults to per_second, at least 1) or None if absent."""
+    if name not in sec.data:
+        return None
+    t = sec.table(name)
+    per_second = t.float("per_second", min=0.001, max=1e6)
+    burst = t.int("burst", max(1, round(per_second)), min=1, max=10**7)
+    t.reject_unknown()
+    return RateLimit(per_second=per_second, burst=burst)
 
 
 def parse_gateway_config(root: Section) -> GatewayConfig:
@@ -142,6 +276,13 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
     tls_cert = server.path("tls_cert", None)
     tls_key = server.path("tls_key", None)
     client_ca = server.path("client_ca", None)
+    # gRPC either demands a client certificate on a port or never asks for one: with client_ca, agents get a port
+    # of their own that demands one (agent_listen); without agent_listen, the main port demands it of everyone.
+    agent_listen = server.str("agent_listen", None)
+    if agent_listen is not None:
+        split_host_port(agent_listen, lambda what: server.error("agent_listen", what))
+        if client_ca is None or insecure:
+            raise server.error("agent_listen", "needs TLS and client_ca (the CA that signs agent certificates)")
     if insecure and not is_loopback(host) and not server.bool("allow_insecure_non_loopback", False):
         raise server.error(
             "insecure",
@@ -158,7 +299,16 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
     if log_format not in {"console", "json"}:
         raise log.error("format", f'expected "console" or "json", got {log_format!r}')
     log_level = log.str("level", "info")
+    if log_level not in {"debug", "info", "warning", "error"}:
+        raise log.error("level", f'expected "debug", "info", "warning" or "error", got {log_level!r}')
     log.reject_unknown()
+
+    metrics = root.table("metrics")
+    metrics_listen = metrics.str("listen", None)
+    if metrics_listen is not None:
+        split_host_port(metrics_listen, lambda what: metrics.error("listen", what + ' (e.g. "127.0.0.1:9464")'))
+    metrics.reject_unknown()
+    cluster = _cluster(root)
 
     tenants: dict[str, TenantConfig] = {}
     tsec = root.table("tenants", required=True)
@@ -166,10 +316,17 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         t = tsec.table(name)
         ksec = t.table("keys", required=True)
         keys: dict[int, bytes] = {}
-        for kid, _value in list(ksec.items()):
+        retire_after: dict[int, float] = {}
+        for kid, value in list(ksec.items()):
             if not kid.isdigit() or not 0 < int(kid) < 2**32:
                 raise ksec.error(kid, "key ids must be positive integers")
-            keys[int(kid)] = parse_hex_key(ksec.secret(kid), lambda what, k=kid, s=ksec: s.error(k, what))
+            if isinstance(value, dict):  # { key = "…", retire_after = "2026-12-01T00:00:00Z" }: being rotated out
+                ktab = ksec.table(kid)
+                keys[int(kid)] = parse_hex_key(ktab.secret("key"), lambda what, s=ktab: s.error("key", what))
+                retire_after[int(kid)] = _timestamp(ktab, "retire_after")
+                ktab.reject_unknown()
+            else:
+                keys[int(kid)] = parse_hex_key(ksec.secret(kid), lambda what, k=kid, s=ksec: s.error(k, what))
         if not keys:
             raise t.error("keys", "at least one key is required")
         tenants[name] = TenantConfig(
@@ -178,6 +335,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
             stock_cache_ttl=t.float("stock_cache_ttl_seconds", 0.0, min=0, max=86400),
             stock_cache_serve_stale=t.bool("stock_cache_serve_stale", False),
             max_in_flight=t.int("max_in_flight", 64, min=1, max=100000),
+            retire_after=retire_after,
         )
         t.reject_unknown()
 
@@ -192,7 +350,14 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         if bad:
             raise s.error("rpcs", f"unknown RPCs {bad}; known: {sorted(BY_METHOD)} or '*'")
         digest = _hash_field(s, "key_sha256")
-        shops[digest] = ShopCredential(name=name, tenant=tenant, key_sha256=digest, rpcs=rpcs)
+        shops[digest] = ShopCredential(
+            name=name,
+            tenant=tenant,
+            key_sha256=digest,
+            rpcs=rpcs,
+            rate_limit=_rate_limit(s, "rate_limit"),
+            customer_rate_limit=_rate_limit(s, "customer_rate_limit"),
+        )
         s.reject_unknown()
 
     agents: dict[str, AgentCredential] = {}
@@ -203,7 +368,10 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         if unknown:
             raise a.error("tenants", f"unknown tenants {unknown}; known: {sorted(tenants)}")
         digest = _hash_field(a, "token_sha256")
-        agents[digest] = AgentCredential(name=name, token_sha256=digest, tenants=allowed)
+        cert_name = a.str("client_cert_name", None)
+        if cert_name is not None and client_ca is None:
+            raise a.error("client_cert_name", "needs server.client_ca (the CA that signs agent client certificates)")
+        agents[digest] = AgentCredential(name=name, token_sha256=digest, tenants=allowed, client_cert_name=cert_name)
         a.reject_unknown()
     root.reject_unknown()
     return GatewayConfig(
@@ -213,6 +381,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         tls_cert=tls_cert,
         tls_key=tls_key,
         client_ca=client_ca,
+        agent_listen=agent_listen,
         default_deadline=default_deadline,
         max_deadline=max_deadline,
         tenants=tenants,
@@ -220,6 +389,8 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         agents=agents,
         log_format=log_format,
         log_level=log_level,
+        metrics_listen=metrics_listen,
+        cluster=cluster,
     )
 
 

@@ -67,11 +67,16 @@ class Registry:
                 tunnels=len(tunnels),
             )
 
-    def pick(self, tenant: str) -> AgentTunnel | None:
-        """The tenant's tunnel with the fewest calls in flight, or None if no agent is connected."""
+    def pick(self, tenant: str, *, exclude: AgentTunnel | None = None) -> AgentTunnel | None:
+        """The tenant's tunnel with the fewest calls in flight, or None if no agent is connected.
+
+        Args:
+            tenant: The tenant.
+            exclude: A tunnel not to pick (the one a call is being retried away from).
+        """
         best: AgentTunnel | None = None
         for t in self._by_tenant.get(tenant, ()):
-            if t.closed or t.draining:
+            if t.closed or t.draining or t is exclude:
                 continue
             if best is None or t.in_flight < best.in_flight:
                 best = t

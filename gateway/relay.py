@@ -7,24 +7,32 @@ answer goes back to the shop unchanged. The tenant comes from the key, never fro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
 
 from onlineconnect.calls import CALLS, Call
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, OnlineConnectError, Unavailable, status_from_int
+from onlineconnect.v1 import tunnel_pb2
 
 from .auth import Authenticator
 from .config import GatewayConfig, ShopCredential
+from .ratelimit import Admission, RateLimited
 from .registry import Registry
 from .stock_cache import CachePolicy, StockCache, cache_key
 
+if TYPE_CHECKING:  # the cluster link needs nats-py, an optional extra: import it only where it is configured
+    from .cluster import ClusterLink
+
 log = structlog.get_logger("onlineconnect.gateway.relay")
+
+RelayResponse = tunnel_pb2.RelayResponse
 
 MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) is far below this
 
@@ -71,6 +79,9 @@ class Relay:
         self.auth = auth
         self.registry = registry
         self.observe = observe
+        self.admission = Admission(config)
+        self.cluster: ClusterLink | None = None  # set by the server when [cluster] is configured
+        self.accepting = True  # False while the replica drains: new shop calls go elsewhere
         self.cache = cache or StockCache(
             policies={
                 t.name: CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)
@@ -106,14 +117,132 @@ class Relay:
             return self.config.default_deadline
         return min(remaining, self.config.max_deadline)
 
-    def _route(self, call: Call, request: bytes, context: grpc.aio.ServicerContext) -> tuple[ShopCredential, Any]:
+    def _route(self, call: Call, request: bytes, context: grpc.aio.ServicerContext) -> ShopCredential:
         shop = self.auth.shop(context.invocation_metadata(), call.method)
         if len(request) > MAX_SHOP_REQUEST_BYTES:
             raise InvalidArgument(f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
-        tunnel = self.registry.pick(shop.tenant)
+        self.admission.admit(shop, call, request)
+        return shop
+
+    # -- paths to an agent: this replica's tunnels (retried once on another agent), else another replica ------
+
+    def has_local(self, tenant: str) -> bool:
+        """True if this replica holds a usable tunnel of ``tenant``."""
+        return self.registry.pick(tenant) is not None
+
+    def _check_accepting(self) -> None:
+        if not self.accepting:
+            raise Unavailable("this gateway replica is shutting down; call another replica")
+
+    async def local_unary(
+        self,
+        call: Call,
+        tenant: str,
+        request: bytes,
+        *,
+        deadline: float,
+        request_id: str,
+        shop: str,
+        elsewhere: Callable[[float], Awaitable[RelayResponse]] | None = None,
+    ) -> RelayResponse:
+        """Forwards a unary call over one of this replica's tunnels of ``tenant`` (fewest in flight).
+
+        When that agent disappears with the call in flight (or answers UNAVAILABLE), the call is retried once on
+        another agent of the tenant within what is left of the deadline: every call is a read, so asking twice is
+        safe, and the first tunnel forgot the call, so a late answer from it is dropped, never delivered twice.
+
+        Args:
+            elsewhere: Where to retry when this replica has no other agent of the tenant (another replica).
+
+        Raises:
+            Unavailable: no agent of the tenant is connected here (and no retry path worked).
+            DeadlineExceeded: no answer within ``deadline``.
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        tunnel = self.registry.pick(tenant)
         if tunnel is None:
-            raise Unavailable(f"no agent connected for this shop's tenant ({shop.tenant}); the ERP is offline")
-        return shop, tunnel
+            raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
+        answer: RelayResponse | None = None
+        try:
+            with self.admission.slot(tenant):
+                answer = await tunnel.unary(call, request, deadline=deadline, request_id=request_id, shop=shop)
+            if answer.code != grpc.StatusCode.UNAVAILABLE.value[0]:
+                return answer
+            failure = Unavailable(answer.message)
+        except Unavailable as exc:
+            failure = exc
+        left = end - loop.time()
+        other = self.registry.pick(tenant, exclude=tunnel)
+        if left <= 0 or (other is None and elsewhere is None):
+            if answer is not None:
+                return answer
+            raise failure
+        log.info("call.retried", rpc=call.method, tenant=tenant, request_id=request_id, reason=failure.message)
+        if other is None:
+            assert elsewhere is not None
+            return await elsewhere(left)
+        with self.admission.slot(tenant):
+            return await other.unary(call, request, deadline=left, request_id=request_id, shop=shop)
+
+    async def local_stream(
+        self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> AsyncIterator[RelayResponse]:
+        """Forwards a streaming call over one of this replica's tunnels; retried once on another agent if the
+        first one disappears before the first part arrived (after that, a retry would repeat parts)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        tunnel = self.registry.pick(tenant)
+        if tunnel is None:
+            raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
+        started = False
+        while True:
+            try:
+                with self.admission.slot(tenant):
+                    async for part in tunnel.stream(
+                        call, request, deadline=end - loop.time(), request_id=request_id, shop=shop
+                    ):
+                        started = True
+                        yield part
+                return
+            except Unavailable:
+                other = None if started else self.registry.pick(tenant, exclude=tunnel)
+                if other is None or end - loop.time() <= 0:
+                    raise
+                started = True  # only one retry
+                log.info("call.retried", rpc=call.method, tenant=tenant, request_id=request_id)
+                tunnel = other
+
+    async def forward_unary(
+        self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> RelayResponse:
+        """A shop's unary call: over this replica's tunnels, or through the cluster link to a replica that has one."""
+        self._check_accepting()
+        opts: dict[str, Any] = {"request_id": request_id, "shop": shop}
+        cluster = self.cluster
+        if cluster is None:
+            return await self.local_unary(call, tenant, request, deadline=deadline, **opts)
+        if not self.has_local(tenant):
+            return await cluster.unary(call, tenant, request, deadline=deadline, **opts)
+
+        async def elsewhere(left: float) -> RelayResponse:
+            assert cluster is not None
+            return await cluster.unary(call, tenant, request, deadline=left, **opts)
+
+        return await self.local_unary(call, tenant, request, deadline=deadline, elsewhere=elsewhere, **opts)
+
+    async def forward_stream(
+        self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> AsyncIterator[RelayResponse]:
+        """A shop's streaming call: over this replica's tunnels, or through the cluster link."""
+        self._check_accepting()
+        opts: dict[str, Any] = {"deadline": deadline, "request_id": request_id, "shop": shop}
+        if self.cluster is not None and not self.has_local(tenant):
+            parts = self.cluster.stream(call, tenant, request, **opts)
+        else:
+            parts = self.local_stream(call, tenant, request, **opts)
+        async for part in parts:
+            yield part
 
     def _done(self, call: Call, tenant: str, code: grpc.StatusCode, started: float) -> None:
         if self.observe is not None:
@@ -128,10 +257,12 @@ class Relay:
         started: float,
         code: grpc.StatusCode,
         message: str,
+        exc: OnlineConnectError | None = None,
     ) -> None:
         log.info("call.failed", rpc=call.method, tenant=tenant, request_id=rid, code=code.name, message=message)
         self._done(call, tenant, code, started)
-        context.set_trailing_metadata((("x-request-id", rid),))
+        retry = exc.trailers() if isinstance(exc, RateLimited) else ()
+        context.set_trailing_metadata((("x-request-id", rid), *retry))
         await context.abort(code, message)
 
     def unary_handler(self, call: Call) -> grpc.RpcMethodHandler:
@@ -149,13 +280,11 @@ class Relay:
                     raise InvalidArgument(
                         f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}"
                     )
+                self.admission.admit(shop, call, request)
 
                 async def forward() -> bytes:
-                    tunnel = self.registry.pick(tenant)
-                    if tunnel is None:
-                        raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
-                    resp = await tunnel.unary(
-                        call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
+                    resp = await self.forward_unary(
+                        call, tenant, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
                     )
                     if resp.code != 0:
                         raise AgentError(status_from_int(resp.code), resp.message)
@@ -170,7 +299,7 @@ class Relay:
                 await self._fail(context, call, tenant, rid, started, exc.status, exc.message)
                 raise AssertionError("unreachable") from None
             except OnlineConnectError as exc:
-                await self._fail(context, call, tenant, rid, started, exc.code, exc.message)
+                await self._fail(context, call, tenant, rid, started, exc.code, exc.message, exc)
                 raise AssertionError("unreachable") from None
             self._done(call, tenant, grpc.StatusCode.OK, started)
             context.set_trailing_metadata((("x-request-id", rid),))
@@ -187,10 +316,10 @@ class Relay:
             rid = request_id_from(context.invocation_metadata())
             tenant = ""
             try:
-                shop, tunnel = self._route(call, request, context)
+                shop = self._route(call, request, context)
                 tenant = shop.tenant
-                async for part in tunnel.stream(
-                    call, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
+                async for part in self.forward_stream(
+                    call, tenant, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
                 ):
                     if part.code != 0:
                         await self._fail(context, call, tenant, rid, started, status_from_int(part.code), part.message)
@@ -198,7 +327,7 @@ class Relay:
                     if chunk:
                         yield chunk
             except OnlineConnectError as exc:
-                await self._fail(context, call, tenant, rid, started, exc.code, exc.message)
+                await self._fail(context, call, tenant, rid, started, exc.code, exc.message, exc)
             self._done(call, tenant, grpc.StatusCode.OK, started)
             context.set_trailing_metadata((("x-request-id", rid),))
 

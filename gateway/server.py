@@ -1,15 +1,16 @@
 """The gateway process: one grpc.aio server with the shop services, the tunnel endpoint, health and reflection.
 
 Life cycle (as in uvicorn): :meth:`GatewayServer.start` binds and starts serving, :meth:`serve_forever` waits
-for SIGINT/SIGTERM, :meth:`stop` stops taking calls, lets in-flight calls finish within a grace period, then
-cancels what is left. Signal handlers are restored afterwards.
+for SIGINT/SIGTERM, :meth:`stop` drains (:mod:`.drain`: health NOT_SERVING, agents sent ``Drain``), stops taking
+calls, lets in-flight calls finish within a grace period, then cancels what is left. Signal handlers are restored
+afterwards. With ``[cluster]`` the replica also links to the other replicas through NATS (:mod:`.cluster`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
@@ -17,14 +18,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from onlineconnect.calls import ORDER_SERVICE, STOCK_SERVICE
+from onlineconnect.calls import CALLS, ORDER_SERVICE, STOCK_SERVICE
 from onlineconnect.envelope import MAX_FRAME_BYTES
 
 from .auth import Authenticator
 from .config import GatewayConfig
 from .connect import TunnelEndpoint
+from .drain import drain
+from .metrics import GatewayMetrics
 from .registry import Registry, tenant_health_name
 from .relay import Relay
+from .reload import Reloader
+
+if TYPE_CHECKING:
+    from .cluster import ClusterLink
 
 log = structlog.get_logger("onlineconnect.gateway.server")
 
@@ -51,12 +58,23 @@ class GatewayServer:
         self._health_tasks: set[asyncio.Task[Any]] = set()
         self.auth = Authenticator(config)
         self.registry = Registry(list(config.tenants), on_health=self._set_tenant_health)
-        self.relay = Relay(config, self.auth, self.registry)
+        self.metrics = GatewayMetrics(self.registry, CALLS)
+        self.relay = Relay(config, self.auth, self.registry, observe=self.metrics.observe)
         self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
+        self.cluster: ClusterLink | None = None  # [cluster]: the link to the other replicas through NATS
+        if config.cluster is not None:
+            from .cluster import ClusterLink  # needs nats-py (the "cluster" extra): imported only when configured
+
+            self.cluster = self.relay.cluster = ClusterLink(config.cluster, self.relay)
+        self.reloader = Reloader(self)  # file changes, SIGHUP (see __main__) and key retirement
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.agent_port = 0  # the mutual-TLS agent port, if agent_listen is set
 
     def _set_tenant_health(self, tenant: str, serving: bool) -> None:
+        self.metrics.tunnels.sync()  # the registry changed: count the tunnel's bytes before it is gone
+        if self.cluster is not None:  # take calls of the tenant from other replicas while we hold a tunnel of it
+            self.cluster.tenant_changed(tenant, serving)
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         task = asyncio.get_running_loop().create_task(self.health.set(tenant_health_name(tenant), status))
         self._health_tasks.add(task)
@@ -69,13 +87,26 @@ class GatewayServer:
         cert = self.config.tls_cert.read_bytes()
         key = self.config.tls_key.read_bytes()
         if self.config.client_ca is not None:
+            # gRPC never asks for a client certificate unless it requires one: with a separate agent port the
+            # main port stays open to shops without certificates (see _agent_credentials).
             ca = self.config.client_ca.read_bytes()
-            return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=False)
+            required = self.config.agent_listen is None
+            return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=required)
         return grpc.ssl_server_credentials([(key, cert)])
+
+    def _agent_credentials(self) -> grpc.ServerCredentials:
+        """Mutual TLS for ``agent_listen``: the agent must present a certificate signed by ``client_ca``."""
+        assert self.config.tls_cert and self.config.tls_key and self.config.client_ca
+        pair = (self.config.tls_key.read_bytes(), self.config.tls_cert.read_bytes())
+        ca = self.config.client_ca.read_bytes()
+        return grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=True)
 
     async def start(self) -> int:
         """Binds the listen address and starts serving; returns the bound port (useful with port 0)."""
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES), *KEEPALIVE_OPTIONS])
+        server = grpc.aio.server(
+            interceptors=[self.metrics.interceptor()],
+            options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES), *KEEPALIVE_OPTIONS],
+        )
         server.add_generic_rpc_handlers([*self.relay.generic_handlers(), self.tunnels.handler()])
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
@@ -99,10 +130,19 @@ class GatewayServer:
             port = server.add_secure_port(self.config.listen, creds)
         if port == 0:
             raise OSError(f"cannot bind {self.config.listen}")
+        if self.config.agent_listen is not None:
+            self.agent_port = server.add_secure_port(self.config.agent_listen, self._agent_credentials())
+            if self.agent_port == 0:
+                raise OSError(f"cannot bind {self.config.agent_listen}")
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.registry.publish_health()
         self.server, self.port = server, port
+        if self.cluster is not None:
+            await self.cluster.start()
+        self.reloader.start()
+        if self.config.metrics_listen is not None:
+            await self.metrics.start(self.config.metrics_listen)
         log.info(
             "gateway.started",
             listen=self.config.listen,
@@ -116,9 +156,15 @@ class GatewayServer:
         """Stops taking calls, waits up to ``grace`` seconds for in-flight calls, then cancels the rest."""
         if self.server is None:
             return
+        if grace > 0:
+            grace = await drain(self, grace)  # agents move to other replicas first (gateway/drain.py)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         self.server = None
+        if self.cluster is not None:
+            await self.cluster.stop(grace)
+        await self.metrics.stop()
+        await self.reloader.stop()
         log.info("gateway.stopped")
 
     async def serve_forever(self, grace: float = 5.0) -> None:

@@ -1,6 +1,6 @@
 """``onlineconnect``: the admin command line.
 
-onlineconnect demo [--config-dir deploy/demo]     # demo ERP + gateway + agent in the foreground
+onlineconnect demo [--config-dir deploy/demo]     # demo ERP + gateway + agent + storefront (:8080) in the foreground
 onlineconnect keygen tenant-key|shop-key|agent-token
 onlineconnect init-demo-erp --db var/demo/erp.db --archive var/demo/archive
 """
@@ -95,6 +95,9 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
             subprocess.Popen([str(bin_dir / "onlineconnect-agent"), "--config", str(config_dir / "agent.toml")])
         )
         address = "127.0.0.1:50051"
+        # The reference storefront: a shop that reaches the gateway only through the generated gRPC client.
+        shop = ["--gateway", address, "--shop-key", "demo-shop-key", "--listen", "127.0.0.1:8080"]
+        procs.append(subprocess.Popen([sys.executable, "-m", "onlineconnect.storefront", *shop]))
         if not _wait_ready(address, "demo", 30):
             print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
             return 1
@@ -102,6 +105,7 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
             "\nOnline Connect demo is running: gateway on 127.0.0.1:50051, agent connected for tenant 'demo'.\n"
             "Shop API key: demo-shop-key (valid only in this demo). Try:\n\n"
             + _grpcurl_lines(address)
+            + "\n\nStorefront: http://127.0.0.1:8080/  (sign in as demo customer 4711, 4712 or 4713; ?lang=en for English)"
             + "\n\nPress Ctrl-C to stop.\n",
             flush=True,
         )
@@ -129,7 +133,7 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="onlineconnect", description="Online Connect administration.")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="run gateway + agent on the SQLite demo ERP in the foreground")
+    d = sub.add_parser("demo", help="run gateway + agent + storefront on the SQLite demo ERP in the foreground")
     d.add_argument("--config-dir", type=Path, default=Path("deploy/demo"))
     d.add_argument("--reseed", action="store_true", help="re-create the demo ERP even if it exists")
     d.add_argument("--once", action="store_true", help="exit once everything is up (for tests)")
