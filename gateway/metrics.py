@@ -51,24 +51,24 @@ class _TunnelCollector(Collector):
         self._closed_out: dict[str, int] = {}
         self.connects: dict[str, int] = {}
 
-    def sync(self) -> None:
-        """Notices opened and closed tunnels; called on every registry change and before each scrape."""
-        live = {id(t): t for t in self.registry.tunnels()}
-        for key, tunnel in list(self._live.items()):
-            if key not in live:
-                # We still hold the object, so its final byte counts are exact.
-                self._closed_in[tunnel.tenant] = self._closed_in.get(tunnel.tenant, 0) + tunnel.link.bytes_in
-                self._closed_out[tunnel.tenant] = self._closed_out.get(tunnel.tenant, 0) + tunnel.link.bytes_out
-                del self._live[key]
-        for key, tunnel in live.items():
+    def changed(self, tunnel: AgentTunnel, added: bool) -> None:
+        """Books one opened or closed tunnel; called by the registry on every change (O(1), not a full walk)."""
+        key = id(tunnel)
+        if added:
             if key not in self._live:
                 self._live[key] = tunnel
                 self.connects[tunnel.tenant] = self.connects.get(tunnel.tenant, 0) + 1
+        elif self._live.pop(key, None) is not None:
+            # We still hold the object, so its final byte counts are exact.
+            self._closed_in[tunnel.tenant] = self._closed_in.get(tunnel.tenant, 0) + tunnel.link.bytes_in
+            self._closed_out[tunnel.tenant] = self._closed_out.get(tunnel.tenant, 0) + tunnel.link.bytes_out
 
     def collect(self) -> Iterable[Metric]:
         """Yields the tunnel metric families."""
-        self.sync()
         counts = self.registry.counts()
+        by_tenant: dict[str, list[AgentTunnel]] = {}
+        for t in self._live.values():
+            by_tenant.setdefault(t.tenant, []).append(t)
         tenants = sorted(set(counts) | set(self.connects))
         connected = GaugeMetricFamily(
             "onlineconnect_gateway_tunnels_connected", "Agent tunnels connected, per tenant", labels=["tenant"]
@@ -90,7 +90,7 @@ class _TunnelCollector(Collector):
             "onlineconnect_gateway_tunnel_bytes_sent", "Sealed bytes sent to agents", labels=["tenant"]
         )
         for tenant in tenants:
-            tunnels = [t for t in self._live.values() if t.tenant == tenant]
+            tunnels = by_tenant.get(tenant, [])
             connected.add_metric([tenant], counts.get(tenant, 0))
             calls.add_metric([tenant], sum(t.in_flight for t in tunnels))
             connects.add_metric([tenant], self.connects.get(tenant, 0))

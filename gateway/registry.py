@@ -26,9 +26,16 @@ def tenant_health_name(tenant: str) -> str:
 class Registry:
     """Live tunnels by tenant."""
 
-    def __init__(self, tenants: list[str], *, on_health: HealthSetter | None = None) -> None:
+    def __init__(
+        self,
+        tenants: list[str],
+        *,
+        on_health: HealthSetter | None = None,
+        on_change: Callable[[AgentTunnel, bool], None] | None = None,
+    ) -> None:
         self._by_tenant: dict[str, list[AgentTunnel]] = {t: [] for t in tenants}
         self._on_health = on_health
+        self._on_change = on_change
         self.reconnects = 0
 
     def publish_health(self) -> None:
@@ -43,6 +50,8 @@ class Registry:
     def add(self, tunnel: AgentTunnel) -> None:
         """Registers a tunnel that completed its handshake."""
         self._by_tenant.setdefault(tunnel.tenant, []).append(tunnel)
+        if self._on_change is not None:
+            self._on_change(tunnel, True)
         self._health(tunnel.tenant)
         log.info(
             "tunnel.registered",
@@ -57,6 +66,8 @@ class Registry:
         tunnels = self._by_tenant.get(tunnel.tenant, [])
         if tunnel in tunnels:
             tunnels.remove(tunnel)
+            if self._on_change is not None:
+                self._on_change(tunnel, False)
             self._health(tunnel.tenant)
             log.info(
                 "tunnel.unregistered",

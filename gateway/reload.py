@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +109,8 @@ class Reloader:
         self.reloads += 1
         return True
 
+    _next_retirement: float = 0.0
+
     def request(self) -> None:
         """Asks for a reload at once (the SIGHUP handler); safe to call from a signal handler of the loop."""
         self._stamp = None
@@ -134,8 +138,18 @@ class Reloader:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                if self.path is not None and _stamp(self.path) != self._stamp:
-                    self.reload()
-                self.server.tunnels.check_live()
+                now = time.time()
+                changed = self.path is not None and _stamp(self.path) != self._stamp and self.reload()
+                # Walking every tunnel is only needed after a reload (revoked tokens, removed keys) or once a
+                # key's retire_after has passed: with thousands of idle tunnels a walk per tick would add up.
+                if changed or now >= self._next_retirement:
+                    self.server.tunnels.check_live(now)
+                    self._next_retirement = next_retirement(self.server.config, now)
             except Exception:  # the watcher must outlive any bug in one round
                 log.exception("config.watch_failed")
+
+
+def next_retirement(config: GatewayConfig, now: float) -> float:
+    """The earliest ``retire_after`` of any tenant key still ahead of ``now`` (infinity if none)."""
+    ahead = [t for tenant in config.tenants.values() for t in tenant.retire_after.values() if t > now]
+    return min(ahead, default=math.inf)

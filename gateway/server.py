@@ -57,7 +57,11 @@ class GatewayServer:
         self.health = HealthServicer()
         self._health_tasks: set[asyncio.Task[Any]] = set()
         self.auth = Authenticator(config)
-        self.registry = Registry(list(config.tenants), on_health=self._set_tenant_health)
+        self.registry = Registry(
+            list(config.tenants),
+            on_health=self._set_tenant_health,
+            on_change=lambda tunnel, added: self.metrics.tunnels.changed(tunnel, added),
+        )
         self.metrics = GatewayMetrics(self.registry, CALLS)
         self.relay = Relay(config, self.auth, self.registry, observe=self.metrics.observe)
         self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
@@ -72,7 +76,6 @@ class GatewayServer:
         self.agent_port = 0  # the mutual-TLS agent port, if agent_listen is set
 
     def _set_tenant_health(self, tenant: str, serving: bool) -> None:
-        self.metrics.tunnels.sync()  # the registry changed: count the tunnel's bytes before it is gone
         if self.cluster is not None:  # take calls of the tenant from other replicas while we hold a tunnel of it
             self.cluster.tenant_changed(tenant, serving)
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
