@@ -22,7 +22,8 @@ from onlineconnect.v1 import tunnel_pb2
 
 log = structlog.get_logger("onlineconnect.gateway.tunnel")
 
-STREAM_WINDOW = 16  # chunks of a streaming answer the agent may send ahead of the shop (≈ 1 MiB of PDF)
+STREAM_WINDOW = 32  # chunks of a streaming answer the agent may send ahead of the shop (≈ 2 MiB of PDF)
+CREDIT_BATCH = 8  # credits go back in batches: one small frame per 8 chunks instead of one per chunk
 
 _CANCEL = tunnel_pb2.CancelCall()
 
@@ -108,8 +109,8 @@ class AgentTunnel:
     ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
         """Forwards a streaming call and yields its answer messages with flow control.
 
-        The agent may run STREAM_WINDOW messages ahead; each message the shop took returns one credit, so a slow
-        shop slows the agent instead of filling the gateway's memory.
+        The agent may run STREAM_WINDOW messages ahead; each message the shop took returns one credit (sent in
+        batches of CREDIT_BATCH), so a slow shop slows the agent instead of filling the gateway's memory.
         """
         call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
         queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] = asyncio.Queue()
@@ -117,6 +118,7 @@ class AgentTunnel:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         finished = False
+        owed = 0
         try:
             while True:
                 left = end - loop.time()
@@ -132,12 +134,14 @@ class AgentTunnel:
                 yield item
                 if finished:
                     return
-                if not self.closed:
+                owed += 1
+                if owed >= CREDIT_BATCH and not self.closed:
                     self.link.send(
                         tunnel_pb2.TunnelMessage(
-                            call_id=call_id, window_update=tunnel_pb2.WindowUpdate(credits=1)
+                            call_id=call_id, window_update=tunnel_pb2.WindowUpdate(credits=owed)
                         ).SerializeToString()
                     )
+                    owed = 0
         finally:
             if not finished:
                 self._cancel(call_id)
