@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path.cwd()
-
 
 def keygen(kind: str) -> str:
     """Creates a secret and the lines to put in the configuration files."""
@@ -78,13 +76,17 @@ def _wait_ready(address: str, tenant: str, timeout: float) -> bool:
 
 def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
     """Creates the demo ERP if needed, runs gateway and agent until Ctrl-C (or until ready with ``once``)."""
+    from sqlalchemy.engine import make_url
+
+    from onlineconnect.agent.config import load_agent_config
     from onlineconnect.agent.erp.demo import create_demo_erp
 
-    var = ROOT / "var" / "demo"
-    db = var / "erp.db"
+    # The demo ERP goes where the demo agent's configuration looks for it, whatever the working directory.
+    agent_config = load_agent_config(config_dir / "agent.toml")
+    db = Path(make_url(agent_config.db_url or "").database or "")
     if reseed or not db.exists():
-        print(f"creating the demo ERP in {db.relative_to(ROOT)} …", flush=True)
-        create_demo_erp(db, var / "archive")
+        print(f"creating the demo ERP in {db} …", flush=True)
+        create_demo_erp(db, agent_config.orders.archive_root)
     bin_dir = Path(sys.executable).parent
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -1,0 +1,61 @@
+"""`make demo`'s command: demo ERP, gateway, agent and storefront come up, print grpcurl lines, stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import need_service
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def demo_ports_free() -> None:
+    """The demo's fixed ports (50051 gateway, 8080 storefront) must be free."""
+    need_service(_free(50051) and _free(8080), "ports 50051/8080 are busy (is a demo running?)")
+
+
+def test_demo_prints_grpcurl_calls_and_stops_cleanly_on_ctrl_c(demo_ports_free: None, tmp_path: Path) -> None:
+    """`onlineconnect demo` comes up, prints ready-to-paste grpcurl commands, and Ctrl-C stops every process."""
+    log = tmp_path / "demo.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(BIN / "onlineconnect"), "demo", "--config-dir", str(ROOT / "deploy" / "demo")],
+            cwd=tmp_path,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while "Press Ctrl-C to stop." not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "demo did not come up in 90 s"
+            time.sleep(0.2)
+        out = log.read_text(errors="replace")
+        assert "grpcurl -plaintext -H 'authorization: Bearer demo-shop-key'" in out
+        assert "onlineconnect.v1.OrderService/GetOrder" in out
+        assert "http://127.0.0.1:8080/" in out
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground process
+        assert proc.wait(timeout=40) == 0
+        for _ in range(100):
+            if _free(50051) and _free(8080):
+                break
+            time.sleep(0.1)
+        assert _free(50051) and _free(8080), "gateway or storefront still running after Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
