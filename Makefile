@@ -53,6 +53,10 @@ bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head
 	$(PY) bench/scale_bench.py --tunnels 10000
 	$(PY) bench/chaos.py
 
+.PHONY: bench-cluster
+bench-cluster: $(VENV)/.installed ## One vs. two gateway replicas and the NATS hop (needs nats-server; writes bench/results/)
+	$(PY) bench/cluster_bench.py
+
 .PHONY: fuzz
 fuzz: $(VENV)/.installed ## Long hostile-input run: 100,000 cases against envelope and relay (writes bench/results/fuzz-latest.json)
 	$(PY) bench/fuzz_long.py --cases 100000

@@ -27,6 +27,7 @@ replica fail with ``UNAVAILABLE`` and a message saying so, and calls served by t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -185,8 +186,9 @@ class ClusterLink:
                 log.info("cluster.subscribed", tenant=tenant, subject=subject, replica=self.config.replica)
             for tenant in sorted(set(self._subs) - self._wanted):
                 sub = self._subs.pop(tenant)
-                if not nc.is_closed:
-                    await sub.unsubscribe()
+                # Drain rather than unsubscribe: calls NATS already sent our way are still answered (no_path).
+                with contextlib.suppress(NatsError, asyncio.TimeoutError):
+                    await sub.drain()  # type: ignore[no-untyped-call]
                 log.info("cluster.unsubscribed", tenant=tenant, replica=self.config.replica)
 
     async def withdraw(self) -> None:
@@ -370,8 +372,10 @@ class ClusterLink:
         try:
             req = tunnel_pb2.AgentRequest.FromString(msg.data)
             call = BY_REQUEST_FIELD.get(req.WhichOneof("call") or "")
-            if call is None or not tenant:
+            if call is None:
                 raise Unavailable("this gateway replica does not support the requested call; update it")
+            if tenant not in self._wanted:  # our last tunnel of it went a moment ago: the caller asks elsewhere
+                raise Unavailable(f"this gateway replica no longer holds a tunnel of tenant {tenant!r}")
             encoded = getattr(req, call.request_field).SerializeToString()
             deadline = req.deadline_ms / 1000
             opts: dict[str, Any] = {"deadline": deadline, "request_id": req.request_id, "shop": req.shop}
