@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from onlineconnect.agent.erp.db import Database, Row, validate
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
-
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
 from onlineconnect.v1 import common_pb2
 from onlineconnect.v1 import orders_pb2 as pb

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import structlog
+
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.invoices import InvoiceFile, archive_relative_path, hash_file
 from onlineconnect.agent.orders.pdf import render_text_pdf
 from onlineconnect.agent.orders.testing import context, demo_database
-
 from onlineconnect.errors import InvalidArgument, NotFound
 from onlineconnect.v1 import orders_pb2 as pb
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from onlineconnect.agent.erp.db import Database, Row
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
-
 from onlineconnect.errors import InvalidArgument
 from onlineconnect.v1 import orders_pb2 as pb
 

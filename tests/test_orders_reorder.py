@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from onlineconnect.agent.erp.db import Database
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
-
 from onlineconnect.errors import InvalidArgument, NotFound
 from onlineconnect.v1 import orders_pb2 as pb
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from onlineconnect.agent.orders import DEFAULT_CARRIERS, OrderSettings, Visibility
 from onlineconnect.agent.orders.values import money
-
 from onlineconnect.errors import ConfigError
 
 SOURCE = "/etc/onlineconnect/agent.toml"

@@ -12,7 +12,6 @@ from onlineconnect.agent.orders.status import (
     order_status,
     shown_status,
 )
-
 from onlineconnect.v1 import orders_pb2 as pb
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from onlineconnect.gateway.stock_cache import CachePolicy, StockCache, cache_key
 
 from onlineconnect.errors import ConfigError
+from onlineconnect.gateway.stock_cache import CachePolicy, StockCache, cache_key
 from onlineconnect.v1 import orders_pb2, stock_pb2
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from onlineconnect.agent.stock import PostcodeTable, StockSettings, haversine_km
 
+from onlineconnect.agent.stock import PostcodeTable, StockSettings, haversine_km
 from onlineconnect.errors import ConfigError
 
 

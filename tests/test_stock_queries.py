@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from onlineconnect.agent.erp.db import Database, Row, validate
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.agent.stock.testing import DEMO_NOW, context, demo_database
-
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
 from onlineconnect.v1 import stock_pb2
 

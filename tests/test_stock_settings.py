@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from onlineconnect.agent.stock import StockSettings, classify
 
+from onlineconnect.agent.stock import StockSettings, classify
 from onlineconnect.errors import ConfigError
 from onlineconnect.v1 import stock_pb2
 
