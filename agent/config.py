@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, split_host_port
+from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, parse_log, split_host_port
 
 from .orders import OrderSettings
 from .stock import StockSettings
@@ -152,14 +152,7 @@ def parse_agent_config(root: Section) -> AgentConfig:
             url = "sqlite:///" + str((d.base_dir / rel).resolve())
     mapping = d.path("mapping", None)
     d.reject_unknown()
-    log = root.table("log")
-    log_format = log.str("format", "console")
-    if log_format not in {"console", "json"}:
-        raise log.error("format", f'expected "console" or "json", got {log_format!r}')
-    log_level = log.str("level", "info")
-    if log_level not in {"debug", "info", "warning", "error"}:
-        raise log.error("level", f'expected "debug", "info", "warning" or "error", got {log_level!r}')
-    log.reject_unknown()
+    log_format, log_level = parse_log(root)
     metrics = root.table("metrics")
     metrics_textfile = metrics.path("textfile", None)
     metrics.reject_unknown()

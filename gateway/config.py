@@ -45,7 +45,7 @@ from datetime import datetime
 from pathlib import Path
 
 from onlineconnect.calls import BY_METHOD
-from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, split_host_port
+from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, parse_log, split_host_port
 
 
 @dataclass(frozen=True)
@@ -294,14 +294,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
     max_deadline = server.float("max_deadline_seconds", 60.0, min=0.01, max=3600)
     server.reject_unknown()
 
-    log = root.table("log")
-    log_format = log.str("format", "console")
-    if log_format not in {"console", "json"}:
-        raise log.error("format", f'expected "console" or "json", got {log_format!r}')
-    log_level = log.str("level", "info")
-    if log_level not in {"debug", "info", "warning", "error"}:
-        raise log.error("level", f'expected "debug", "info", "warning" or "error", got {log_level!r}')
-    log.reject_unknown()
+    log_format, log_level = parse_log(root)
 
     metrics = root.table("metrics")
     metrics_listen = metrics.str("listen", None)

@@ -137,6 +137,22 @@ class Section:
             raise ConfigError(f"{self.source}: unknown key {self.key(unknown[0])!r}; check the spelling")
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def parse_log(root: Section) -> tuple[str, str]:
+    """Reads the ``[log]`` table shared by gateway and agent: (format, level)."""
+    log = root.table("log")
+    fmt = log.str("format", "console")
+    if fmt not in {"console", "json"}:
+        raise log.error("format", f'expected "console" or "json", got {fmt!r}')
+    level = log.str("level", "info")
+    if level not in LOG_LEVELS:
+        raise log.error("level", f'expected "debug", "info", "warning" or "error", got {level!r}')
+    log.reject_unknown()
+    return fmt, level
+
+
 def resolve_secret(value: str, error: Any, base_dir: Path) -> str:
     """Resolves ``env:NAME`` / ``file:PATH`` secret references; other values are returned as they are."""
     if value.startswith("env:"):

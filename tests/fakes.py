@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from google.protobuf.message import Message
 
+from onlineconnect.agent.erp.db import Database, Row
 from onlineconnect.calls import Call
 from onlineconnect.errors import InvalidArgument, NotFound
 from onlineconnect.v1 import orders_pb2, stock_pb2
@@ -73,3 +74,25 @@ class FakeHandlers:
 
     def close(self) -> None:
         pass
+
+
+class CountingDatabase:
+    """Wraps a database and records every fetch (name and timeout)."""
+
+    def __init__(self, inner: Database) -> None:
+        self.inner = inner
+        self.mapping = inner.mapping
+        self.calls: list[tuple[str, float | None]] = []
+
+    def fetch(self, name: str, params: Mapping[str, Any], *, timeout: float | None = None) -> list[Row]:
+        self.calls.append((name, timeout))
+        return self.inner.fetch(name, params, timeout=timeout)
+
+    def result_columns(self, name: str) -> list[str]:
+        return self.inner.result_columns(name)
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+    def close(self) -> None:
+        self.inner.close()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from onlineconnect.agent.erp.db import Database, Row, validate
+from onlineconnect.agent.erp.db import Database, validate
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
 from onlineconnect.v1 import common_pb2
 from onlineconnect.v1 import orders_pb2 as pb
+
+from fakes import CountingDatabase
 
 SHEET = "091782005"
 
@@ -39,28 +39,6 @@ def erp(tmp_path_factory: pytest.TempPathFactory) -> Erp:
 def get(erp: Erp, number: str = SHEET, customer: str = "4711", lang: int = 0, **vis: bool) -> pb.Order:
     req = pb.GetOrderRequest(customer_number=customer, order_number=number, language=lang)
     return erp.queries(**vis).get_order(req, context()).order
-
-
-class CountingDatabase:
-    """Wraps a database and records every fetch."""
-
-    def __init__(self, inner: Database) -> None:
-        self.inner = inner
-        self.mapping = inner.mapping
-        self.calls: list[tuple[str, float | None]] = []
-
-    def fetch(self, name: str, params: Mapping[str, Any], *, timeout: float | None = None) -> list[Row]:
-        self.calls.append((name, timeout))
-        return self.inner.fetch(name, params, timeout=timeout)
-
-    def result_columns(self, name: str) -> list[str]:
-        return self.inner.result_columns(name)
-
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_default_mapping_validates(erp: Erp) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from onlineconnect.agent.erp.db import Database, Row, validate
+from onlineconnect.agent.erp.db import Database, validate
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.agent.stock.testing import DEMO_NOW, context, demo_database
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
 from onlineconnect.v1 import stock_pb2
+
+from fakes import CountingDatabase
 
 SHEET_SKU = "851888-XS-KI"
 STUTTGART = stock_pb2.Location(latitude=48.7758, longitude=9.1829)
@@ -35,28 +36,6 @@ def get(db: Database, settings: StockSettings | None = None, **fields: Any) -> s
 
 def by_id(resp: stock_pb2.GetStoreStockResponse) -> dict[str, stock_pb2.StoreStock]:
     return {s.store.store_id: s for s in resp.stores}
-
-
-class CountingDatabase:
-    """Wraps a database and records every fetch (name and timeout)."""
-
-    def __init__(self, inner: Database) -> None:
-        self.inner = inner
-        self.mapping = inner.mapping
-        self.calls: list[tuple[str, float | None]] = []
-
-    def fetch(self, name: str, params: Mapping[str, Any], *, timeout: float | None = None) -> list[Row]:
-        self.calls.append((name, timeout))
-        return self.inner.fetch(name, params, timeout=timeout)
-
-    def result_columns(self, name: str) -> list[str]:
-        return self.inner.result_columns(name)
-
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_sheet_example_one_piece_in_hockenheim(db: Database) -> None:
