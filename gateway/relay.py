@@ -274,13 +274,8 @@ class Relay:
             rid = request_id_from(context.invocation_metadata())
             tenant = ""
             try:
-                shop = self.auth.shop(context.invocation_metadata(), call.method)
+                shop = self._route(call, request, context)
                 tenant = shop.tenant
-                if len(request) > MAX_SHOP_REQUEST_BYTES:
-                    raise InvalidArgument(
-                        f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}"
-                    )
-                self.admission.admit(shop, call, request)
 
                 async def forward() -> bytes:
                     resp = await self.forward_unary(
