@@ -9,6 +9,7 @@ exits 0. The agent never listens on a port: it only dials out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 
 import structlog
@@ -117,7 +118,7 @@ class Agent:
                 credentials=creds,
                 initial_backoff=c.reconnect_initial,
                 max_backoff=c.reconnect_max,
-                on_state=lambda s, d, g=g: self._on_state(g, s, d),
+                on_state=functools.partial(self._on_state, g),
             )
             for g in c.gateways
         ]

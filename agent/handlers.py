@@ -12,7 +12,8 @@ import asyncio
 import concurrent.futures
 import functools
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
 from google.protobuf.message import Message
 
@@ -28,6 +29,10 @@ T = TypeVar("T")
 
 PDF_CHUNK_BYTES = 60 * 1024  # leaves room for framing inside one 64 KiB tunnel frame
 READ_CHUNKS = 16  # chunks read from the archive per worker-thread call (≈ 1 MiB held at a time)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return open(path, "rb")
 
 
 class Handlers:
@@ -70,7 +75,7 @@ class Handlers:
         """
         ctx.check()
         info = await self._in_thread(self.orders.open_invoice, request, ctx)
-        fh = await self._in_thread(open, info.path, "rb")
+        fh = await self._in_thread(_open_binary, info.path)
         try:
             first = True
             sent = 0

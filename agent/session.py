@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -107,7 +108,7 @@ class TunnelSession:
         Raises:
             HandshakeError: the gateway refused the agent (bad token, unknown key id, ...).
         """
-        stub = tunnel_pb2_grpc.TunnelServiceStub(channel)
+        stub = tunnel_pb2_grpc.TunnelServiceStub(channel)  # type: ignore[no-untyped-call]
         call = self._call = stub.Connect(metadata=(("authorization", f"Bearer {self.token}"),))
         nonce = new_nonce()
         try:
@@ -210,9 +211,9 @@ class TunnelSession:
             self._serve(call_id, call, getattr(request, call.request_field), ctx, request.initial_window)
         )
         self.tasks[call_id] = task
-        task.add_done_callback(lambda _t, cid=call_id: self._finished(cid))
+        task.add_done_callback(functools.partial(self._finished, call_id))
 
-    def _finished(self, call_id: int) -> None:
+    def _finished(self, call_id: int, _task: object = None) -> None:
         self.tasks.pop(call_id, None)
         self.credits.pop(call_id, None)
 

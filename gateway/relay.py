@@ -115,7 +115,7 @@ class Relay:
         remaining = context.time_remaining()
         if remaining is None:
             return self.config.default_deadline
-        return min(remaining, self.config.max_deadline)
+        return min(float(remaining), self.config.max_deadline)
 
     def _route(self, call: Call, request: bytes, context: grpc.aio.ServicerContext) -> ShopCredential:
         shop = self.auth.shop(context.invocation_metadata(), call.method)

@@ -153,7 +153,7 @@ class GatewayServer:
             tls=creds is not None,
             tenants=sorted(self.config.tenants),
         )
-        return port
+        return int(port)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stops taking calls, waits up to ``grace`` seconds for in-flight calls, then cancels the rest."""

@@ -13,11 +13,16 @@ import os
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from .errors import ConfigError
 
 T = TypeVar("T")
+# Builtin names for annotations inside Section, whose methods are called str/int/float/bool.
+Text: TypeAlias = str
+Int: TypeAlias = int
+Float: TypeAlias = float
+Flag: TypeAlias = bool
 _MISSING: Any = object()
 
 
@@ -35,84 +40,84 @@ def load_toml(path: Path) -> Section:
 class Section:
     """A table of a configuration file; tracks which keys were read so unknown ones can be reported."""
 
-    def __init__(self, data: dict[str, Any], *, source: str, prefix: str = "", base_dir: Path | None = None) -> None:
+    def __init__(self, data: dict[Text, Any], *, source: Text, prefix: Text = "", base_dir: Path | None = None) -> None:
         self.data = data
         self.source = source
         self.prefix = prefix
         self.base_dir = base_dir or Path.cwd()
-        self._seen: set[str] = set()
+        self._seen: set[Text] = set()
 
-    def key(self, name: str) -> str:
+    def key(self, name: Text) -> Text:
         """Dotted path of ``name`` in this section, for messages."""
         return f"{self.prefix}{name}"
 
-    def error(self, name: str, expected: str) -> ConfigError:
+    def error(self, name: Text, expected: Text) -> ConfigError:
         """Builds an error naming file, key and what is expected."""
         return ConfigError(f"{self.source}: {self.key(name)}: {expected}")
 
-    def _get(self, name: str, kind: type[Any] | tuple[type[Any], ...], expected: str, default: Any) -> Any:
+    def _get(self, name: Text, kind: type[Any] | tuple[type[Any], ...], expected: Text, default: Any) -> Any:
         self._seen.add(name)
         if name not in self.data:
             if default is _MISSING:
                 raise self.error(name, f"missing; expected {expected}")
             return default
         value = self.data[name]
-        if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        if isinstance(value, Flag) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             raise self.error(name, f"expected {expected}, got {value!r}")
         if not isinstance(value, kind):
             raise self.error(name, f"expected {expected}, got {type(value).__name__} {value!r}")
         return value
 
-    def str(self, name: str, default: Any = _MISSING) -> Any:
+    def str(self, name: Text, default: Any = _MISSING) -> Any:
         """A string value."""
-        return self._get(name, str, "a string", default)
+        return self._get(name, Text, "a string", default)
 
-    def bool(self, name: str, default: Any = _MISSING) -> Any:
+    def bool(self, name: Text, default: Any = _MISSING) -> Any:
         """A boolean value (true/false)."""
-        return self._get(name, bool, "true or false", default)
+        return self._get(name, Flag, "true or false", default)
 
-    def int(self, name: str, default: Any = _MISSING, *, min: int | None = None, max: int | None = None) -> Any:
+    def int(self, name: Text, default: Any = _MISSING, *, min: Int | None = None, max: Int | None = None) -> Any:
         """An integer value within [min, max]."""
-        value = self._get(name, int, "an integer", default)
+        value = self._get(name, Int, "an integer", default)
         if value is not None and ((min is not None and value < min) or (max is not None and value > max)):
             raise self.error(name, f"expected an integer in [{min}, {max}], got {value}")
         return value
 
-    def float(self, name: str, default: Any = _MISSING, *, min: float | None = None, max: float | None = None) -> Any:
+    def float(self, name: Text, default: Any = _MISSING, *, min: Float | None = None, max: Float | None = None) -> Any:
         """A number (integer or float) within [min, max]."""
-        value = self._get(name, (int, float), "a number", default)
+        value = self._get(name, (int, Float), "a number", default)
         if value is not None and ((min is not None and value < min) or (max is not None and value > max)):
             raise self.error(name, f"expected a number in [{min}, {max}], got {value}")
         return None if value is None else float(value)
 
-    def str_list(self, name: str, default: Any = _MISSING) -> Any:
+    def str_list(self, name: Text, default: Any = _MISSING) -> Any:
         """A list of strings."""
         value = self._get(name, list, "a list of strings", default)
-        if value is not default and not all(isinstance(v, str) for v in value):
+        if value is not default and not all(isinstance(v, Text) for v in value):
             raise self.error(name, "expected a list of strings")
         return value
 
-    def path(self, name: str, default: Any = _MISSING) -> Any:
+    def path(self, name: Text, default: Any = _MISSING) -> Any:
         """A file system path; relative paths are taken relative to the configuration file's folder."""
         value = self.str(name, default)
-        if not isinstance(value, str):
+        if not isinstance(value, Text):
             return value
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self.base_dir / p)
 
-    def secret(self, name: str, default: Any = _MISSING) -> Any:
+    def secret(self, name: Text, default: Any = _MISSING) -> Any:
         """A secret: inline, ``env:NAME`` or ``file:PATH``."""
         value = self.str(name, default)
-        if not isinstance(value, str):
+        if not isinstance(value, Text):
             return value
         return resolve_secret(value, lambda what: self.error(name, what), self.base_dir)
 
-    def table(self, name: str, *, required: bool = False) -> Section:
+    def table(self, name: Text, *, required: Flag = False) -> Section:
         """A sub-table (empty if absent and not required)."""
         value = self._get(name, dict, "a table", _MISSING if required else {})
         return Section(value, source=self.source, prefix=self.key(name) + ".", base_dir=self.base_dir)
 
-    def tables(self, name: str) -> Iterator[Section]:
+    def tables(self, name: Text) -> Iterator[Section]:
         """An array of tables (``[[name]]``)."""
         value = self._get(name, list, "an array of tables", [])
         for i, item in enumerate(value):
@@ -120,12 +125,12 @@ class Section:
                 raise self.error(f"{name}[{i}]", "expected a table")
             yield Section(item, source=self.source, prefix=f"{self.key(name)}[{i}].", base_dir=self.base_dir)
 
-    def items(self) -> Iterator[tuple[str, Any]]:
+    def items(self) -> Iterator[tuple[Text, Any]]:
         """All key/value pairs; marks them read."""
         self._seen.update(self.data)
         yield from self.data.items()
 
-    def raw(self) -> dict[str, Any]:
+    def raw(self) -> dict[Text, Any]:
         """The plain dict (for modules that parse their own tables); marks every key read."""
         self._seen.update(self.data)
         return self.data

@@ -18,7 +18,7 @@ SEEDERS = ("orders_seed", "stock_seed")
 def schema_sql() -> str:
     """Returns the demo schema: every ``NN_*.sql`` file of this package, in name order."""
     base = resources.files(__name__)
-    files = sorted(p for p in base.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in base.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return "\n".join(p.read_text(encoding="utf-8") for p in files)
 
 
