@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(agent.run(grace=args.grace))
     except KeyboardInterrupt:
         pass
-    return 0
+    return agent.exit_code
 
 
 def _direct(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import signal
 import structlog
 
 from onlineconnect import __version__
-from onlineconnect.errors import ConfigError
+from onlineconnect.errors import ConfigError, Unavailable
 
 from .config import AgentConfig
 from .connector import Connector, channel_credentials
@@ -30,6 +30,8 @@ from .stock import StockQueries
 
 log = structlog.get_logger("onlineconnect.agent")
 
+VALIDATE_RETRY_SECONDS = 2.0
+
 
 def open_handlers(
     config: AgentConfig, *, check_mapping: bool = True, metrics: AgentMetrics | None = None
@@ -42,10 +44,7 @@ def open_handlers(
     mapping = load_mapping(config.mapping_file)
     db = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=config.max_concurrency)
     if check_mapping:
-        problems = validate(db)
-        if problems:
-            db.close()
-            raise ConfigError("the SQL mapping does not fit the database:\n  " + "\n  ".join(problems))
+        check_against_database(db)
     queries_db = metrics.timed(db) if metrics is not None else db
     handlers = Handlers(
         OrderQueries(queries_db, config.orders),
@@ -53,6 +52,14 @@ def open_handlers(
         max_concurrency=config.max_concurrency,
     )
     return db, handlers
+
+
+def check_against_database(db: Database) -> None:
+    """Validates the mapping against the database; raises ConfigError naming file, query and problem."""
+    problems = validate(db)
+    if problems:
+        db.close()
+        raise ConfigError("the SQL mapping does not fit the database:\n  " + "\n  ".join(problems))
 
 
 class Agent:
@@ -63,6 +70,8 @@ class Agent:
         self.db: Database | None = None
         self.handlers: Handlers | None = None
         self.connectors: list[Connector] = []
+        self.validated = False
+        self.exit_code = 0
         self.metrics = AgentMetrics() if config.metrics_textfile is not None else None
         self.status = StatusReporter(
             path=config.status_file,
@@ -76,8 +85,44 @@ class Agent:
         )
 
     def open(self) -> None:
-        """Opens and validates the database side; raises ConfigError if the mapping does not fit."""
-        self.db, self.handlers = open_handlers(self.config, metrics=self.metrics)
+        """Opens and validates the database side; raises ConfigError if the mapping does not fit.
+
+        If the database cannot be reached at all, the agent still starts: it connects its tunnels, answers
+        UNAVAILABLE ("ERP database unreachable") and validates the mapping as soon as the database is back.
+        """
+        mapping = load_mapping(self.config.mapping_file)
+        probe = open_database(mapping, url=self.config.db_url, odbc=self.config.db_odbc, pool_size=1)
+        try:
+            probe.ping()
+            reachable = True
+        except Unavailable:
+            reachable = False
+        finally:
+            probe.close()
+        self.validated = reachable
+        if not reachable:
+            log.warning("database.unreachable_at_start", hint="tunnels come up; the mapping is checked once it is back")
+        self.db, self.handlers = open_handlers(self.config, metrics=self.metrics, check_mapping=reachable)
+
+    async def _validate_when_reachable(self, stop: asyncio.Event) -> None:
+        """Checks the mapping once the database answers; an invalid mapping stops the agent (exit code 2)."""
+        assert self.db is not None
+        db = self.db
+        while not self.validated:
+            await asyncio.sleep(VALIDATE_RETRY_SECONDS)
+            try:
+                await asyncio.to_thread(db.ping)
+            except Unavailable:
+                continue
+            try:
+                await asyncio.to_thread(check_against_database, db)
+            except ConfigError as exc:
+                log.error("mapping.invalid", problem=exc.message)
+                self.exit_code = 2
+                stop.set()
+                return
+            self.validated = True
+            log.info("mapping.validated")
 
     def _session(self) -> TunnelSession:
         assert self.handlers is not None
@@ -131,8 +176,13 @@ class Agent:
                 installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no signals on this platform
-        tasks = [asyncio.create_task(conn.run(), name=f"connector-{conn.address}") for conn in self.connectors]
+        connector_tasks = [
+            asyncio.create_task(conn.run(), name=f"connector-{conn.address}") for conn in self.connectors
+        ]
+        tasks = list(connector_tasks)
         tasks.append(asyncio.create_task(self.status.run(), name="status"))
+        if not self.validated:
+            tasks.append(asyncio.create_task(self._validate_when_reachable(stop), name="validate-mapping"))
         log.info("agent.started", agent=c.agent_id, tenant=c.tenant, gateways=list(c.gateways), version=__version__)
         try:
             await stop.wait()
@@ -145,7 +195,7 @@ class Agent:
             sessions = [conn.session for conn in self.connectors if conn.session is not None]
             await asyncio.gather(*(s.drain(grace) for s in sessions))
             # Each gateway ends its stream once it has read the last answers; only then stop the connectors.
-            await asyncio.wait(tasks, timeout=5.0)
+            await asyncio.wait(connector_tasks, timeout=5.0)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

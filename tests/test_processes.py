@@ -152,3 +152,35 @@ def test_killed_agent_fails_the_call_unavailable(tmp_path: Path, erp: Path) -> N
     finally:
         agent.stop()
         gw.stop()
+
+
+def test_agent_started_while_the_database_is_down_serves_once_it_is_back(tmp_path: Path) -> None:
+    """An agent whose ERP database is unreachable at start still opens its tunnel, answers UNAVAILABLE naming
+    the database, and serves real answers (after checking its mapping) once the database appears."""
+    port = free_port()
+    erp = tmp_path / "erp-later"
+    gw = start("onlineconnect-gateway", ["--config", str(write_gateway_config(tmp_path, port))], tmp_path)
+    agent = start("onlineconnect-agent", ["--config", str(write_agent_config(tmp_path, port, erp))], tmp_path)
+    try:
+        address = f"127.0.0.1:{port}"
+        wait_serving(address)
+        with pytest.raises(grpc.RpcError) as e:
+            get_order(address)
+        assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "ERP database unreachable" in (e.value.details() or "")
+        create_demo_erp(erp / "erp.db", erp / "archive")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert get_order(address).order.summary.order_number == "091782005"
+                break
+            except grpc.RpcError:
+                assert time.monotonic() < deadline, "the agent did not recover"
+                time.sleep(0.2)
+        while "mapping.validated" not in [line.get("event") for line in agent.lines()]:
+            assert time.monotonic() < deadline, "the mapping was never validated"
+            time.sleep(0.2)
+        assert "database.unreachable_at_start" in [line.get("event") for line in agent.lines()]
+    finally:
+        assert agent.stop() == 0
+        gw.stop()
