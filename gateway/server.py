@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from onlineconnect._codegen import DESCRIPTOR_SET
 from onlineconnect.calls import CALLS, ORDER_SERVICE, STOCK_SERVICE
 from onlineconnect.envelope import MAX_FRAME_BYTES
 
@@ -47,6 +50,46 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 ]
+
+
+def _drop_json_names(messages: Any) -> None:
+    """Removes ``json_name`` so JSON tools keep the protos' field names (``order_number``), as before."""
+    for m in messages:
+        for field in m.field:
+            field.ClearField("json_name")
+        _drop_json_names(m.nested_type)
+
+
+class DocumentedReflection(reflection.aio.ReflectionServicer):  # type: ignore[misc]
+    """Server reflection that serves the API's file descriptors with their comments.
+
+    The generated modules carry no comments, and reflection would describe the API from them; the descriptor set
+    written next to them by ``make generate`` does carry them, so for those files its bytes are sent instead.
+    ``grpcurl describe`` then shows the documentation a shop developer needs.
+    """
+
+    def __init__(self, service_names: list[str]) -> None:
+        super().__init__(service_names)
+        data = resources.files("onlineconnect.v1").joinpath(DESCRIPTOR_SET).read_bytes()
+        files = descriptor_pb2.FileDescriptorSet.FromString(data).file
+        for f in files:
+            _drop_json_names(f.message_type)
+        self._documented = {f.name: f.SerializeToString() for f in files}
+
+    def _with_docs(self, response: Any) -> Any:
+        if response.HasField("file_descriptor_response"):
+            protos = response.file_descriptor_response.file_descriptor_proto
+            for i, raw in enumerate(protos):
+                name = descriptor_pb2.FileDescriptorProto.FromString(raw).name
+                if name in self._documented:
+                    protos[i] = self._documented[name]
+        return response
+
+    def _file_by_filename(self, request: Any, filename: str) -> Any:
+        return self._with_docs(super()._file_by_filename(request, filename))
+
+    def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
+        return self._with_docs(super()._file_containing_symbol(request, fully_qualified_name))
 
 
 class GatewayServer:
@@ -112,13 +155,15 @@ class GatewayServer:
         )
         server.add_generic_rpc_handlers([*self.relay.generic_handlers(), self.tunnels.handler()])
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            [
-                ORDER_SERVICE,
-                STOCK_SERVICE,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            DocumentedReflection(
+                [
+                    ORDER_SERVICE,
+                    STOCK_SERVICE,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ]
+            ),
             server,
         )
         creds = self._credentials()

@@ -1,4 +1,4 @@
-"""Generate the Python protobuf and gRPC modules in ``onlineconnect/v1`` from ``protos/``.
+"""Generate the Python protobuf and gRPC modules (and the descriptor set) in ``onlineconnect/v1`` from ``protos/``.
 
 Run through ``make generate``. ``tests/test_codegen.py`` generates into a temporary folder and fails if the
 committed modules differ, so the protos and the code cannot drift apart.
@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 PROTO_DIR = PROTO_ROOT / "onlineconnect" / "v1"
+DESCRIPTOR_SET = "api.binpb"  # FileDescriptorSet of the API with comments, served by the gateway's reflection
 
 
 def proto_files() -> list[Path]:
@@ -45,13 +46,17 @@ def generate(out_dir: Path) -> list[Path]:
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        # With comments (source info), so that grpcurl describe shows the documentation through reflection.
+        "--include_source_info",
+        "--include_imports",
+        f"--descriptor_set_out={target / DESCRIPTOR_SET}",
         *(str(p.relative_to(PROTO_ROOT)) for p in proto_files()),
     ]
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed: " + " ".join(args))
     init = target / "__init__.py"
     init.write_text('"""Generated protobuf and gRPC modules of the onlineconnect.v1 API (do not edit)."""\n')
-    return sorted(p for p in target.iterdir() if p.suffix in {".py", ".pyi"})
+    return sorted(p for p in target.iterdir() if p.suffix in {".py", ".pyi", ".binpb"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_generated_code_matches_protos(tmp_path: Path) -> None:
     """Regenerating from protos/ gives exactly the committed files in onlineconnect/v1 (run `make generate`)."""
-    fresh = {p.name: p.read_text() for p in _codegen.generate(tmp_path)}
+    fresh = {p.name: p.read_bytes() for p in _codegen.generate(tmp_path)}
     committed = {
-        p.name: p.read_text() for p in (ROOT / "onlineconnect" / "v1").iterdir() if p.suffix in {".py", ".pyi"}
+        p.name: p.read_bytes()
+        for p in (ROOT / "onlineconnect" / "v1").iterdir()
+        if p.suffix in {".py", ".pyi", ".binpb"}
     }
     assert sorted(fresh) == sorted(committed)
     stale = [name for name in fresh if fresh[name] != committed[name]]

@@ -44,7 +44,7 @@ def test_reflection_lists_the_shop_services_and_health(stack: Stack) -> None:
 
 
 def test_describe_shows_the_documented_messages(stack: Stack) -> None:
-    """``grpcurl describe`` shows every RPC of a service and the fields of a request message."""
+    """``grpcurl describe`` shows every RPC of a service and the fields of a request message, with their comments."""
     out = grpcurl(stack.address, "describe", "onlineconnect.v1.OrderService")
     assert out.returncode == 0, out.stderr
     for rpc in ("ListOrders", "GetOrder", "GetInvoicePdf", "GetReorderItems"):
@@ -52,6 +52,9 @@ def test_describe_shows_the_documented_messages(stack: Stack) -> None:
     msg = grpcurl(stack.address, "describe", "onlineconnect.v1.GetStoreStockRequest")
     assert msg.returncode == 0, msg.stderr
     assert "sku" in msg.stdout and "location" in msg.stdout
+    # The protos' comments travel through reflection, so a shop developer reads the docs right there.
+    assert '// The article variant (SKU), e.g. "851888-XS-KI".' in msg.stdout
+    assert "// Lists the customer's orders from every channel" in out.stdout
 
 
 def test_get_order_of_the_product_sheet(stack: Stack) -> None:
