@@ -56,7 +56,8 @@ def _grpcurl_lines(address: str) -> str:
     )
 
 
-def _wait_ready(address: str, tenant: str, timeout: float) -> bool:
+def wait_tenant_serving(address: str, tenant: str, timeout: float) -> bool:
+    """Polls the gateway's health until ``tenant`` is SERVING (an agent connected); False after ``timeout``."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -100,7 +101,7 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
         # The reference storefront: a shop that reaches the gateway only through the generated gRPC client.
         shop = ["--gateway", address, "--shop-key", "demo-shop-key", "--listen", "127.0.0.1:8080"]
         procs.append(subprocess.Popen([sys.executable, "-m", "onlineconnect.storefront", *shop]))
-        if not _wait_ready(address, "demo", 30):
+        if not wait_tenant_serving(address, "demo", 30):
             print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
             return 1
         print(

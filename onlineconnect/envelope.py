@@ -95,8 +95,8 @@ def _tag(mac: hmac.HMAC, key_id: int, epoch: int, seq: int, more: bool, cipherte
     return m.digest()[:TAG_BYTES]
 
 
-class Sealer:
-    """Seals the frames of one direction of one session. Not thread-safe: one writer task owns it."""
+class _Direction:
+    """Key material and position (epoch, next sequence number) of one direction of one session."""
 
     def __init__(self, secret: SessionSecret, direction: bytes) -> None:
         self._secret = secret
@@ -104,6 +104,10 @@ class Sealer:
         self._epoch_no = 0
         self._epoch = _Epoch(secret, direction, 0)
         self._seq = 0
+
+
+class Sealer(_Direction):
+    """Seals the frames of one direction of one session. Not thread-safe: one writer task owns it."""
 
     def seal(self, plaintext: bytes, *, more: bool = False) -> tunnel_pb2.SealedFrame:
         """Encrypts and authenticates ``plaintext`` (at most MAX_FRAME_BYTES) as the next frame.
@@ -138,15 +142,8 @@ class Sealer:
         ]
 
 
-class Opener:
+class Opener(_Direction):
     """Verifies and decrypts the frames of one direction of one session, in order."""
-
-    def __init__(self, secret: SessionSecret, direction: bytes) -> None:
-        self._secret = secret
-        self._direction = direction
-        self._epoch_no = 0
-        self._epoch = _Epoch(secret, direction, 0)
-        self._seq = 0
 
     def open(self, frame: tunnel_pb2.SealedFrame) -> bytes:
         """Returns the plaintext of ``frame``.

@@ -8,12 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from onlineconnect.cli import wait_tenant_serving
 
 BIN = Path(sys.executable).parent
 TENANT_KEY = "00112233445566778899aabbccddeeff"
@@ -125,18 +123,8 @@ def start(name: str, args: list[str], folder: Path) -> Proc:
 
 def wait_serving(address: str, tenant: str = "demo", timeout: float = 20) -> None:
     """Waits until the gateway reports ``tenant`` SERVING (an agent is connected)."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as ch:
-        stub = health_pb2_grpc.HealthStub(ch)
-        while time.monotonic() < deadline:
-            try:
-                r = stub.Check(health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), timeout=1)
-                if r.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
+    if not wait_tenant_serving(address, tenant, timeout):
+        raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
 
 
 def listening_sockets(pid: int) -> list[str]:
