@@ -1,10 +1,14 @@
 """Hostile shop requests through the real relay to the real handlers on the demo ERP: raw bytes, invalid UTF-8,
-absurd sizes, SQL metacharacters and path tricks in every string field. Each gets a clear status; nothing crashes
-the gateway, the agent or the tunnel."""
+absurd sizes, SQL metacharacters and path tricks in every string field, and well-formed requests for other
+customers' orders. Each gets a clear status; nothing crashes the gateway, the agent or the tunnel; and every OK
+answer keeps the invariants of ``relay_invariants`` (orders belong to the asked customer, pages and store lists
+within their bounds, stock only for asked SKUs). The same fuzz against an agent whose mapping lost the customer
+filter reports violations, so these checks can fail."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -17,10 +21,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from relay_invariants import demo_handlers, mapping_without_customer_filter, plausible_request, violations
 
-from onlineconnect.agent.handlers import Handlers
-from onlineconnect.agent.orders.testing import demo_queries as order_queries
-from onlineconnect.agent.stock.testing import demo_queries as stock_queries
 from onlineconnect.calls import CALLS, Call
 from onlineconnect.testing import SHOP_KEY, running_relay
 
@@ -60,12 +62,14 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 
 
 class ThreadRelay:
-    """The relay running on its own event loop in a thread, so synchronous hypothesis tests can call it."""
+    """The relay running on its own event loop in a thread, so synchronous hypothesis tests can call it.
 
-    def __init__(self, folder: Path) -> None:
-        (folder / "o").mkdir()
-        (folder / "s").mkdir()
-        self.handlers = Handlers(order_queries(folder / "o"), stock_queries(folder / "s"))
+    Every OK answer is checked against the invariants; violations are kept in ``violations``.
+    """
+
+    def __init__(self, folder: Path, *, mapping: Path | None = None) -> None:
+        self.handlers, self.truth = demo_handlers(folder, mapping=mapping)
+        self.violations: list[str] = []
         self.loop = asyncio.new_event_loop()
         self.ready: Future[Any] = Future()
         self.stop = asyncio.Event()
@@ -88,16 +92,28 @@ class ThreadRelay:
         return str(tunnels[0].session_id)
 
     def call(self, call: Call, raw: bytes) -> grpc.StatusCode:
-        """Sends ``raw`` as the request of ``call`` (identity serializers); returns the final status."""
+        """Sends ``raw`` as the request of ``call`` (identity serializers); returns the final status.
+
+        An OK answer is checked against the invariants; what it breaks goes to ``violations``.
+        """
         try:
             if call.streaming:
-                for _ in self.channel.unary_stream(call.path)(raw, metadata=AUTH, timeout=10):
-                    pass
+                answers = list(self.channel.unary_stream(call.path)(raw, metadata=AUTH, timeout=10))
             else:
-                self.channel.unary_unary(call.path)(raw, metadata=AUTH, timeout=10)
+                answers = [self.channel.unary_unary(call.path)(raw, metadata=AUTH, timeout=10)]
         except grpc.RpcError as exc:
             return exc.code()  # type: ignore[no-any-return]
+        self.violations += violations(call, raw, answers, self.truth)
         return grpc.StatusCode.OK
+
+    def fuzz(self, cases: int, seed: int) -> list[str]:
+        """Sends ``cases`` plausible requests (mostly for other customers' orders); returns the violations."""
+        before = len(self.violations)
+        rnd = random.Random(seed)
+        for _ in range(cases):
+            call, raw = plausible_request(rnd, self.truth)
+            assert self.call(call, raw) in CLEAR
+        return self.violations[before:]
 
     def close(self) -> None:
         """Stops the relay and its thread."""
@@ -114,8 +130,17 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadRelay]:
     try:
         yield r
         assert r.tunnel_session() == r.session, "hostile input broke the tunnel"
+        assert r.violations == [], r.violations[:5]
     finally:
         r.close()
+
+
+@pytest.fixture
+def relay_check(relay: ThreadRelay) -> Iterator[ThreadRelay]:
+    """The module's relay; the test fails if an OK answer during it broke an invariant."""
+    before = len(relay.violations)
+    yield relay
+    assert relay.violations[before:] == []
 
 
 def string_fields(message: type[Message]) -> list[tuple[str, ...]]:
@@ -148,47 +173,63 @@ def with_value(call: Call, path: tuple[str, ...], value: str) -> bytes:
 
 
 @pytest.mark.parametrize("call", CALLS, ids=lambda c: c.method)
-def test_hostile_strings_in_every_field_get_clear_statuses(relay: ThreadRelay, call: Call) -> None:
+def test_hostile_strings_in_every_field_get_clear_statuses(relay_check: ThreadRelay, call: Call) -> None:
     """SQL metacharacters, path tricks, NULs, huge and odd Unicode strings in every string field: no crash."""
     for path in string_fields(call.request_type):
         for value in HOSTILE:
-            code = relay.call(call, with_value(call, path, value))
+            code = relay_check.call(call, with_value(call, path, value))
             assert code in CLEAR, (call.method, path, value[:40], code)
 
 
 @FUZZ
 @given(st.sampled_from(CALLS), st.binary(max_size=2048))
-def test_random_bytes_as_any_request_get_clear_statuses(relay: ThreadRelay, call: Call, raw: bytes) -> None:
+def test_random_bytes_as_any_request_get_clear_statuses(relay_check: ThreadRelay, call: Call, raw: bytes) -> None:
     """Random bytes sent as any RPC's request are refused or answered, never crash anything."""
-    assert relay.call(call, raw) in CLEAR
+    assert relay_check.call(call, raw) in CLEAR
 
 
 @FUZZ
 @given(st.sampled_from(CALLS), st.binary(min_size=1, max_size=40))
-def test_invalid_utf8_in_string_fields_is_invalid_argument(relay: ThreadRelay, call: Call, junk: bytes) -> None:
+def test_invalid_utf8_in_string_fields_is_invalid_argument(relay_check: ThreadRelay, call: Call, junk: bytes) -> None:
     """A string field holding bytes that are not UTF-8 is INVALID_ARGUMENT at the gateway."""
     try:
         junk.decode("utf-8")
     except UnicodeDecodeError:
         field = next(f for f in call.request_type.DESCRIPTOR.fields if f.type == FieldDescriptor.TYPE_STRING)
         raw = bytes([(field.number << 3) | 2, len(junk)]) + junk
-        assert relay.call(call, raw) == grpc.StatusCode.INVALID_ARGUMENT
+        assert relay_check.call(call, raw) == grpc.StatusCode.INVALID_ARGUMENT
 
 
 @FUZZ
 @given(st.integers(-(2**31), 2**31 - 1))
-def test_absurd_page_sizes_are_refused_or_bounded(relay: ThreadRelay, page_size: int) -> None:
+def test_absurd_page_sizes_are_refused_or_bounded(relay_check: ThreadRelay, page_size: int) -> None:
     """Any page_size either gets INVALID_ARGUMENT or a page no larger than the configured maximum."""
     from onlineconnect.v1 import orders_pb2
 
     call = next(c for c in CALLS if c.method == "ListOrders")
     raw = orders_pb2.ListOrdersRequest(customer_number="4711", page_size=page_size).SerializeToString()
-    assert relay.call(call, raw) in {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}
+    assert relay_check.call(call, raw) in {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}
 
 
-def test_oversized_requests_are_refused(relay: ThreadRelay) -> None:
+def test_oversized_requests_are_refused(relay_check: ThreadRelay) -> None:
     """A request above the relay's 16 KiB limit is INVALID_ARGUMENT; above gRPC's message limit RESOURCE_EXHAUSTED."""
     call = next(c for c in CALLS if c.method == "GetOrder")
     big = bytes([(1 << 3) | 2]) + b"\x80\x80\x01" + b"9" * 16384
-    assert relay.call(call, big) == grpc.StatusCode.INVALID_ARGUMENT
-    assert relay.call(call, b"\x0a" + b"\x80\x80\x08" + b"9" * 131072) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert relay_check.call(call, big) == grpc.StatusCode.INVALID_ARGUMENT
+    assert relay_check.call(call, b"\x0a" + b"\x80\x80\x08" + b"9" * 131072) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_ok_answers_to_cross_customer_requests_keep_the_invariants(relay_check: ThreadRelay) -> None:
+    """Requests for any customer and any order, document and SKU: every OK answer is the asked customer's own."""
+    assert relay_check.fuzz(400, seed=13) == []
+
+
+def test_the_fuzz_catches_a_mapping_without_the_customer_filter(tmp_path: Path) -> None:
+    """Against an agent whose order queries lost the customer filter, the same fuzz reports foreign orders."""
+    broken = ThreadRelay(tmp_path / "erp", mapping=mapping_without_customer_filter(tmp_path / "leak.toml"))
+    try:
+        found = broken.fuzz(200, seed=13)
+    finally:
+        broken.close()
+    assert any("asked by customer" in v for v in found), found[:5]
+    assert {v.split(":")[0] for v in found} >= {"ListOrders", "GetOrder", "GetReorderItems", "GetInvoicePdf"}
