@@ -4,13 +4,18 @@ Envelope cases (most of the run, pure CPU): random bytes, flipped bits, truncati
 replays and reorders fed to a gateway-side opener. A case fails if anything but ``DecodeError`` /
 ``EnvelopeError`` is raised, or if a frame opens to anything but what its honest sender sealed.
 
-Relay cases: mutated and random request bytes and hostile strings sent to every RPC of a real gateway with a
-real agent on the demo ERP (identity serializers, so the bytes arrive as they are). A case fails on any status
-other than OK, INVALID_ARGUMENT, NOT_FOUND or RESOURCE_EXHAUSTED, and the run fails if the tunnel was replaced.
+Relay cases: mutated and random request bytes, hostile strings, and well-formed requests mixing the ERP's
+customers, orders, documents and SKUs (mostly another customer's) sent to every RPC of a real gateway with a real
+agent on the demo ERP (identity serializers, so the bytes arrive as they are). A case fails on any status other
+than OK, INVALID_ARGUMENT, NOT_FOUND or RESOURCE_EXHAUSTED, or on an OK answer that breaks an invariant of
+``tests/relay_invariants.py`` (an order of another customer, a page or store list beyond its bound, stock for a
+SKU never asked); the run fails if the tunnel was replaced.
 
-    python bench/fuzz_long.py [--cases 100000] [--relay-share 0.2] [--seed N]
+    python bench/fuzz_long.py [--cases 100000] [--relay-share 0.2] [--seed N] [--mapping override.toml]
 
-Prints one JSON summary and writes it to ``bench/results/fuzz-latest.json``; exits 1 on any failed case.
+``--mapping`` gives the agent a mapping override (e.g. a merchant's), so the same run checks that mapping.
+Prints one JSON summary and writes ``bench/results/fuzz-<time>.json`` and ``fuzz-latest.json``; exits 1 on any
+failed case.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import logging
 import os
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -33,16 +39,17 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 
-from onlineconnect.agent.handlers import Handlers
-from onlineconnect.agent.orders.testing import demo_queries as order_queries
-from onlineconnect.agent.stock.testing import demo_queries as stock_queries
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import RESULTS, write_results
+from relay_invariants import demo_handlers, plausible_request, violations
+
 from onlineconnect.calls import CALLS
 from onlineconnect.envelope import SessionSecret, session_pair
 from onlineconnect.errors import EnvelopeError
 from onlineconnect.testing import SHOP_KEY, running_relay
 from onlineconnect.v1 import orders_pb2, stock_pb2, tunnel_pb2
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CLEAR = {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED"}
 HOSTILE = ["' OR '1'='1", "4711'; DROP TABLE orders; --", "%", "_", "../../etc/passwd", "\x00", "😀" * 40, "A" * 4000]
 SEEDS = [
@@ -117,14 +124,12 @@ def envelope_cases(n: int, rnd: random.Random, outcome: Counter[str]) -> list[st
     return failures
 
 
-def relay_cases(n: int, rnd: random.Random, outcome: Counter[str]) -> list[str]:
+def relay_cases(n: int, rnd: random.Random, outcome: Counter[str], mapping: Path | None = None) -> list[str]:
     """Runs ``n`` relay cases against a real gateway + agent on the demo ERP; returns failures."""
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "o").mkdir()
-        (folder / "s").mkdir()
-        handlers = Handlers(order_queries(folder / "o"), stock_queries(folder / "s"))
+        handlers, truth = demo_handlers(folder, mapping=mapping)
         loop = asyncio.new_event_loop()
         ready: Future[Any] = Future()
         stop = threading.Event()
@@ -145,23 +150,32 @@ def relay_cases(n: int, rnd: random.Random, outcome: Counter[str]) -> list[str]:
                 for i in range(n):
                     call = rnd.choice(CALLS)
                     seed = rnd.choice(SEEDS)
-                    if rnd.random() < 0.2:
+                    kind = rnd.random()
+                    if kind < 0.2:
                         text = rnd.choice(HOSTILE).encode()
                         raw = seed + bytes([0x0A]) + bytes([min(len(text), 127)]) + text[:127]
+                    elif kind < 0.5:
+                        call, raw = plausible_request(rnd, truth)
                     else:
                         raw = mutate(rnd, seed)
+                    answers: list[bytes] = []
                     try:
                         if call.streaming:
-                            for _ in ch.unary_stream(call.path)(raw, metadata=auth, timeout=10):
-                                pass
+                            answers = list(ch.unary_stream(call.path)(raw, metadata=auth, timeout=10))
                         else:
-                            ch.unary_unary(call.path)(raw, metadata=auth, timeout=10)
+                            answers = [ch.unary_unary(call.path)(raw, metadata=auth, timeout=10)]
                         code = "OK"
                     except grpc.RpcError as exc:
                         code = exc.code().name
                     outcome[f"relay:{code}"] += 1
                     if code not in CLEAR:
                         failures.append(f"relay case {i}: {call.method} got {code} for {raw[:40]!r}")
+                    elif code == "OK":
+                        broken = violations(call, raw, answers, truth)
+                        outcome["relay:OK-checked"] += 1
+                        if broken:
+                            outcome["relay:OK-violating"] += 1
+                            failures += [f"relay case {i}: {v}" for v in broken]
             tunnels = relay.gateway.registry.tunnels("demo")
             if [t.session_id for t in tunnels] != [session]:
                 failures.append("the tunnel was replaced during the run")
@@ -177,6 +191,8 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--relay-share", type=float, default=0.2, help="fraction of cases sent through the relay")
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--mapping", type=Path, help="a mapping override for the agent (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the result files")
     args = parser.parse_args()
     # A hundred thousand refused requests would log as many lines; only warnings and errors are of interest here.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -186,21 +202,23 @@ def main() -> int:
     started = time.perf_counter()
     failures = envelope_cases(args.cases - relay_n, rnd, outcome)
     env_seconds = time.perf_counter() - started
-    failures += relay_cases(relay_n, rnd, outcome)
-    summary = {
+    failures += relay_cases(relay_n, rnd, outcome, args.mapping)
+    summary: dict[str, object] = {
         "cases": args.cases,
         "envelope_cases": args.cases - relay_n,
         "relay_cases": relay_n,
         "seed": args.seed,
+        "mapping": str(args.mapping) if args.mapping else "shipped",
         "seconds": round(time.perf_counter() - started, 1),
         "envelope_seconds": round(env_seconds, 1),
         "outcomes": dict(sorted(outcome.items())),
+        "failed_cases": len(failures),
         "failures": failures[:50],
         "ok": not failures,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fuzz-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
+    path = write_results("fuzz", summary, args.out)
     print(json.dumps(summary, indent=2))
+    print(f"written: {path} and fuzz-latest.json")
     return 0 if not failures else 1
 
 
