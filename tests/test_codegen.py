@@ -12,13 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_code_matches_protos(tmp_path: Path) -> None:
-    """Regenerating from protos/ gives exactly the committed files in onlineconnect/v1 (run `make generate`)."""
+    """Regenerating from protos/ gives exactly the committed files in onlineconnect/v1 (run `make generate`):
+    protobuf, gRPC and Connect modules, the descriptor set and the OpenAPI document."""
     fresh = {p.name: p.read_bytes() for p in _codegen.generate(tmp_path)}
     committed = {
         p.name: p.read_bytes()
         for p in (ROOT / "onlineconnect" / "v1").iterdir()
-        if p.suffix in {".py", ".pyi", ".binpb"}
+        if p.suffix in _codegen.GENERATED_SUFFIXES
     }
+    assert {"orders_connect.py", "stock_connect.py", _codegen.OPENAPI} <= set(fresh)
     assert sorted(fresh) == sorted(committed)
     stale = [name for name in fresh if fresh[name] != committed[name]]
     assert not stale, f"out of sync with protos/, run `make generate`: {stale}"

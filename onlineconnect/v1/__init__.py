@@ -1,1 +1,1 @@
-"""Generated protobuf and gRPC modules of the onlineconnect.v1 API (do not edit)."""
+"""Generated modules of the onlineconnect.v1 API and its OpenAPI document (do not edit)."""

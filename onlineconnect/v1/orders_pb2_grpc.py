@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class OrderServiceStub:
-    """Order history, order detail, invoice PDFs and reorder for one customer.
+    """Order history, order detail, invoice PDFs and reorder for one customer. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     def __init__(self, channel):
@@ -58,7 +59,8 @@ class OrderServiceStub:
 
 
 class OrderServiceServicer:
-    """Order history, order detail, invoice PDFs and reorder for one customer.
+    """Order history, order detail, invoice PDFs and reorder for one customer. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     def ListOrders(self, request, context):
@@ -121,7 +123,8 @@ def add_OrderServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OrderService:
-    """Order history, order detail, invoice PDFs and reorder for one customer.
+    """Order history, order detail, invoice PDFs and reorder for one customer. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     @staticmethod

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class StockServiceStub:
-    """Per-store stock of article variants.
+    """Per-store stock of article variants. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     def __init__(self, channel):
@@ -48,7 +49,8 @@ class StockServiceStub:
 
 
 class StockServiceServicer:
-    """Per-store stock of article variants.
+    """Per-store stock of article variants. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     def GetStoreStock(self, request, context):
@@ -88,7 +90,8 @@ def add_StockServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class StockService:
-    """Per-store stock of article variants.
+    """Per-store stock of article variants. Every RPC only reads (NO_SIDE_EFFECTS): it is safe to retry, and over the
+    Connect protocol (the gateway's HTTP listener) its unary RPCs may also be called with HTTP GET.
     """
 
     @staticmethod
