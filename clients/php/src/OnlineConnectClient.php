@@ -1,0 +1,732 @@
+<?php
+
+declare(strict_types=1);
+
+namespace OnlineConnect\Client;
+
+use OnlineConnect\Client\Enum\Language;
+use OnlineConnect\Client\Enum\OrderFilter;
+use OnlineConnect\Client\Exception\DataLossException;
+use OnlineConnect\Client\Exception\DeadlineExceededException;
+use OnlineConnect\Client\Exception\InternalException;
+use OnlineConnect\Client\Exception\OnlineConnectException;
+use OnlineConnect\Client\Exception\UnavailableException;
+use OnlineConnect\Client\Internal\EnvelopeReader;
+use OnlineConnect\Client\Internal\Http;
+use OnlineConnect\Client\Internal\Json;
+use OnlineConnect\Client\Internal\Response;
+use OnlineConnect\Client\Internal\TransportException;
+use OnlineConnect\Client\Model\BatchStoreStockResult;
+use OnlineConnect\Client\Model\InvoicePdf;
+use OnlineConnect\Client\Model\Location;
+use OnlineConnect\Client\Model\Order;
+use OnlineConnect\Client\Model\OrderList;
+use OnlineConnect\Client\Model\OrderSummary;
+use OnlineConnect\Client\Model\ReorderItems;
+use OnlineConnect\Client\Model\StoreStockResult;
+
+/**
+ * The Online Connect API over HTTP/JSON (the Connect protocol): order history, order detail, invoice PDFs,
+ * reorder and branch-store stock, live from the merchant's ERP.
+ *
+ *     $client = new OnlineConnectClient('https://relay.example.com', getenv('OC_API_KEY'));
+ *     try {
+ *         $order = $client->getOrder($session->customerNumber, $orderNumber);
+ *     } catch (NotFoundException) {
+ *         // 404: unknown order, or another customer's
+ *     } catch (UnavailableException | DeadlineExceededException | ResourceExhaustedException) {
+ *         // 503: the ERP cannot answer right now; show what the shop already knows
+ *     }
+ *
+ * Create one client per PHP process (or per request under php-fpm) and make every call through it: it keeps one
+ * connection open. Every call is a read, has a time budget (the client's $timeout unless CallOptions says
+ * otherwise) and is retried once, within that budget, when it fails with UNAVAILABLE. Failures throw one
+ * OnlineConnectException subclass per Connect error code (see Exception/).
+ */
+final class OnlineConnectClient
+{
+    public const VERSION = '0.1.0';
+
+    private const ORDERS = 'onlineconnect.v1.OrderService/';
+    private const STOCK = 'onlineconnect.v1.StockService/';
+
+    /** Extra time curl waits beyond the budget, so the gateway's own deadline_exceeded answer can arrive. */
+    private const GRACE = 0.25;
+
+    private readonly string $baseUrl;
+
+    private readonly Http $http;
+
+    private string $lastRequestId = '';
+
+    /**
+     * @param string $baseUrl the gateway's HTTP address, "https://relay.example.com" (demo: "http://127.0.0.1:8081");
+     *     plain http only to a loopback address unless $insecure is set
+     * @param string $apiKey the shop's API key; keep it on the server, never in the browser
+     * @param float $timeout default time budget of a call in seconds, the retry included (2-5 s for a page)
+     * @param float $invoiceTimeout default time budget of an invoice download in seconds
+     * @param float $connectTimeout at most this many seconds to open the connection
+     * @param string|null $caFile PEM file of the CA that signed the gateway's certificate (a private CA)
+     * @param bool $verifyTls false turns off certificate checks: for a test set-up only
+     * @param string $userAgent prepended to this client's own User-Agent ("myshop/2.3")
+     * @param bool $retryUnavailable retry a call once when it fails with UNAVAILABLE
+     * @param float $retryBackoff seconds to wait before that retry (±50 % jitter)
+     * @param bool $insecure allow plain http to a non-loopback address (the API key travels unencrypted)
+     */
+    public function __construct(
+        string $baseUrl,
+        #[\SensitiveParameter] private readonly string $apiKey,
+        private readonly float $timeout = 3.0,
+        private readonly float $invoiceTimeout = 30.0,
+        float $connectTimeout = 2.0,
+        ?string $caFile = null,
+        bool $verifyTls = true,
+        string $userAgent = '',
+        private readonly bool $retryUnavailable = true,
+        private readonly float $retryBackoff = 0.2,
+        bool $insecure = false,
+    ) {
+        $parts = parse_url($baseUrl);
+        $scheme = strtolower((string) ($parts['scheme'] ?? ''));
+        $host = trim(strtolower((string) ($parts['host'] ?? '')), '[]');
+        if (!in_array($scheme, ['http', 'https'], true) || $host === '') {
+            throw new \InvalidArgumentException("baseUrl must be an http(s) URL, got '$baseUrl'");
+        }
+        $loopback = $host === 'localhost' || $host === '::1' || str_starts_with($host, '127.');
+        if ($scheme === 'http' && !$loopback && !$insecure) {
+            throw new \InvalidArgumentException(
+                'plain http sends the API key unencrypted: use https, or set insecure: true for a test set-up',
+            );
+        }
+        if ($apiKey === '') {
+            throw new \InvalidArgumentException('apiKey is empty');
+        }
+        if (!($timeout > 0) || !($invoiceTimeout > 0) || !($connectTimeout > 0)) {
+            throw new \InvalidArgumentException('timeouts must be positive numbers of seconds');
+        }
+        $this->baseUrl = rtrim($baseUrl, '/');
+        $curlVersion = curl_version();
+        $agent = trim(sprintf(
+            '%s onlineconnect-php/%s PHP/%s curl/%s',
+            $userAgent,
+            self::VERSION,
+            PHP_VERSION,
+            is_array($curlVersion) ? $curlVersion['version'] : '?',
+        ));
+        $options = [
+            CURLOPT_CONNECTTIMEOUT_MS => (int) ceil($connectTimeout * 1000),
+            CURLOPT_USERAGENT => $agent,
+            CURLOPT_SSL_VERIFYPEER => $verifyTls,
+            CURLOPT_SSL_VERIFYHOST => $verifyTls ? 2 : 0,
+        ];
+        if ($caFile !== null) {
+            $options[CURLOPT_CAINFO] = $caFile;
+        }
+        $this->http = new Http($options);
+    }
+
+    /**
+     * One page of the customer's orders from every channel, newest first (ListOrders).
+     *
+     * @param string $customerNumber the signed-in customer's number, from the shop's session
+     * @param int $pageSize 1-100 entries; 0 for the default of 20
+     * @param string $pageToken nextPageToken of the previous page; '' for the first
+     * @param string $fromDate only orders placed on or after this ISO date ("2014-01-01")
+     * @param string $toDate only orders placed on or before this ISO date
+     */
+    public function listOrders(
+        string $customerNumber,
+        int $pageSize = 0,
+        string $pageToken = '',
+        OrderFilter $filter = OrderFilter::UNSPECIFIED,
+        string $fromDate = '',
+        string $toDate = '',
+        Language $language = Language::UNSPECIFIED,
+        ?CallOptions $options = null,
+    ): OrderList {
+        $json = $this->unary(self::ORDERS . 'ListOrders', self::message([
+            'customerNumber' => $customerNumber,
+            'pageSize' => $pageSize,
+            'pageToken' => $pageToken,
+            'filter' => $filter,
+            'fromDate' => $fromDate,
+            'toDate' => $toDate,
+            'language' => $language,
+        ]), $options);
+        return $this->read(self::ORDERS . 'ListOrders', fn () => OrderList::fromJson($json));
+    }
+
+    /**
+     * Every order of the customer, page after page (one ListOrders call per page, each with its own budget).
+     *
+     * @return \Generator<int, OrderSummary>
+     */
+    public function allOrders(
+        string $customerNumber,
+        OrderFilter $filter = OrderFilter::UNSPECIFIED,
+        Language $language = Language::UNSPECIFIED,
+        int $pageSize = 100,
+        ?CallOptions $options = null,
+    ): \Generator {
+        $token = '';
+        do {
+            $page = $this->listOrders($customerNumber, $pageSize, $token, $filter, language: $language, options: $options);
+            yield from $page->orders;
+            $token = $page->nextPageToken;
+        } while ($token !== '');
+    }
+
+    /** One order with lines, parcels, invoices, returns and history (GetOrder). */
+    public function getOrder(
+        string $customerNumber,
+        string $orderNumber,
+        Language $language = Language::UNSPECIFIED,
+        ?CallOptions $options = null,
+    ): Order {
+        $json = $this->unary(self::ORDERS . 'GetOrder', self::message([
+            'customerNumber' => $customerNumber,
+            'orderNumber' => $orderNumber,
+            'language' => $language,
+        ]), $options);
+        return $this->read(self::ORDERS . 'GetOrder', fn () => Order::fromJson(Json::obj($json, 'order') ?? []));
+    }
+
+    /**
+     * The lines of an order that can go back into the cart, with current article data (GetReorderItems).
+     *
+     * @param list<int> $lineNumbers the lines to reorder; [] for every reorderable line
+     */
+    public function getReorderItems(
+        string $customerNumber,
+        string $orderNumber,
+        array $lineNumbers = [],
+        Language $language = Language::UNSPECIFIED,
+        ?CallOptions $options = null,
+    ): ReorderItems {
+        $json = $this->unary(self::ORDERS . 'GetReorderItems', self::message([
+            'customerNumber' => $customerNumber,
+            'orderNumber' => $orderNumber,
+            'lineNumbers' => array_map(static fn (int $n): int => $n, array_values($lineNumbers)),
+            'language' => $language,
+        ]), $options);
+        return $this->read(self::ORDERS . 'GetReorderItems', fn () => ReorderItems::fromJson($json));
+    }
+
+    /**
+     * Stock of one article variant in every branch store, nearest first when a location is given (GetStoreStock).
+     *
+     * @param float $radiusKm only stores within this distance (needs a location); 0 for no limit
+     * @param int $maxStores at most this many stores; 0 for all
+     * @param bool $onlyAvailable leave out stores where the variant is out of stock
+     */
+    public function getStoreStock(
+        string $sku,
+        ?Location $location = null,
+        float $radiusKm = 0.0,
+        int $maxStores = 0,
+        bool $onlyAvailable = false,
+        ?CallOptions $options = null,
+    ): StoreStockResult {
+        $json = $this->unary(self::STOCK . 'GetStoreStock', self::message([
+            'sku' => $sku,
+            'location' => $location?->toJson(),
+            'radiusKm' => $radiusKm,
+            'maxStores' => $maxStores,
+            'onlyAvailable' => $onlyAvailable,
+        ]), $options);
+        return $this->read(self::STOCK . 'GetStoreStock', fn () => StoreStockResult::fromJson($json));
+    }
+
+    /**
+     * Stock of up to 100 variants in one round trip (BatchGetStoreStock). An unknown SKU gets an entry with code 5
+     * (NOT_FOUND) and does not fail the others.
+     *
+     * @param list<string> $skus
+     */
+    public function batchGetStoreStock(
+        array $skus,
+        ?Location $location = null,
+        float $radiusKm = 0.0,
+        int $maxStores = 0,
+        bool $onlyAvailable = false,
+        ?CallOptions $options = null,
+    ): BatchStoreStockResult {
+        $json = $this->unary(self::STOCK . 'BatchGetStoreStock', self::message([
+            'skus' => array_map(static fn (string $s): string => $s, array_values($skus)),
+            'location' => $location?->toJson(),
+            'radiusKm' => $radiusKm,
+            'maxStores' => $maxStores,
+            'onlyAvailable' => $onlyAvailable,
+        ]), $options);
+        return $this->read(self::STOCK . 'BatchGetStoreStock', fn () => BatchStoreStockResult::fromJson($json));
+    }
+
+    /**
+     * Streams an invoice or credit note PDF from the ERP's archive into $sink (GetInvoicePdf, a server stream),
+     * chunk by chunk as it arrives, and checks its size and SHA-256 at the end.
+     *
+     * To pass it straight to the browser, send the headers in $onStart, which runs once before the first byte:
+     *
+     *     $client->getInvoicePdf($customer, $order, $documentId, fopen('php://output', 'wb'),
+     *         function (InvoicePdf $pdf): void {
+     *             header('Content-Type: application/pdf');
+     *             header('Content-Disposition: attachment; filename="' . $pdf->fileName . '"');
+     *         });
+     *
+     * Only documents with pdfAvailable = true in getOrder() can be fetched. The call is retried on UNAVAILABLE
+     * only while nothing has been written yet. If it fails after the first byte, the sink holds part of the file:
+     * use a php://temp sink when that matters.
+     *
+     * @param resource $sink a writable stream
+     * @param (callable(InvoicePdf): void)|null $onStart receives the file's metadata before the first byte
+     * @throws DataLossException if size or SHA-256 do not match what the stream announced
+     */
+    public function getInvoicePdf(
+        string $customerNumber,
+        string $orderNumber,
+        string $documentId,
+        mixed $sink,
+        ?callable $onStart = null,
+        ?CallOptions $options = null,
+    ): InvoicePdf {
+        self::checkSink($sink);
+        $procedure = self::ORDERS . 'GetInvoicePdf';
+        $message = self::message([
+            'customerNumber' => $customerNumber,
+            'orderNumber' => $orderNumber,
+            'documentId' => $documentId,
+        ]);
+        $requestId = $this->requestId($options);
+        $started = false;
+        return $this->withRetry(
+            $procedure,
+            $requestId,
+            $options?->timeout ?? $this->invoiceTimeout,
+            function (float $budget) use ($procedure, $message, $requestId, $sink, $onStart, &$started): InvoicePdf {
+                $reader = new EnvelopeReader();
+                $hash = hash_init('sha256');
+                $written = 0;
+                $meta = null;
+                $end = null;
+                $onBody = function (string $data, Response $r) use (
+                    $procedure, $requestId, $reader, $hash, $sink, $onStart, &$written, &$meta, &$end, &$started,
+                ): void {
+                    if ($r->mediaType() !== 'application/connect+json') {
+                        throw $this->protocolError($procedure, $requestId, $r, "unexpected content type '{$r->header('content-type')}'");
+                    }
+                    foreach ($reader->push($data) as [$flags, $payload]) {
+                        if ($end !== null) {
+                            throw $this->protocolError($procedure, $requestId, $r, 'message after the end of the stream');
+                        }
+                        if (($flags & EnvelopeReader::FLAG_COMPRESSED) !== 0) {
+                            throw $this->protocolError($procedure, $requestId, $r, 'compressed message, none negotiated');
+                        }
+                        $json = Json::decodeObject($payload);
+                        if (($flags & EnvelopeReader::FLAG_END_STREAM) !== 0) {
+                            $end = $json;
+                            continue;
+                        }
+                        if ($meta === null) {
+                            $meta = new InvoicePdf(
+                                Json::str($json, 'fileName'),
+                                Json::str($json, 'contentType'),
+                                Json::int($json, 'size'),
+                                strtolower(Json::str($json, 'sha256')),
+                                0,
+                            );
+                            $started = true;
+                            if ($onStart !== null) {
+                                $onStart($meta);
+                            }
+                        }
+                        $chunk = Json::bytes($json, 'data');
+                        self::write($sink, $chunk);
+                        hash_update($hash, $chunk);
+                        $written += strlen($chunk);
+                    }
+                };
+                $r = $this->send('POST', $this->baseUrl . '/' . $procedure, [
+                    'Content-Type: application/connect+json',
+                    'Connect-Accept-Encoding: identity',
+                ], EnvelopeReader::envelope($message), $budget, $requestId, $procedure, $onBody);
+                if ($r->status !== 200) {
+                    throw $this->errorFromResponse($procedure, $requestId, $r);
+                }
+                if ($end === null || $reader->hasPartial()) {
+                    throw $this->protocolError($procedure, $requestId, $r, 'the stream ended without its end message');
+                }
+                $error = Json::obj($end, 'error');
+                if ($error !== null) {
+                    $metadata = Json::obj($end, 'metadata') ?? [];
+                    throw $this->connectError($procedure, $requestId, 200, $error, self::retryAfterFrom(
+                        fn (string $name): string => is_array($metadata[$name] ?? null) ? (string) ($metadata[$name][0] ?? '') : '',
+                    ));
+                }
+                if ($meta === null) {
+                    throw $this->protocolError($procedure, $requestId, $r, 'the stream carried no PDF data');
+                }
+                $sha256 = hash_final($hash);
+                if ($meta->size > 0 && $written !== $meta->size) {
+                    throw new DataLossException("invoice PDF: announced {$meta->size} bytes, received $written", $procedure, $requestId, 200);
+                }
+                if ($meta->sha256 !== '' && !hash_equals($meta->sha256, $sha256)) {
+                    throw new DataLossException('invoice PDF: SHA-256 does not match the announced one', $procedure, $requestId, 200);
+                }
+                return new InvoicePdf($meta->fileName, $meta->contentType, $meta->size, $sha256, $written);
+            },
+            function () use (&$started): bool {
+                return !$started;
+            },
+        );
+    }
+
+    /**
+     * Downloads an invoice or credit note PDF into $sink through the gateway's plain download route
+     * (GET /v1/customers/{customer}/orders/{order}/invoices/{document}.pdf): no stream framing, the file name
+     * from Content-Disposition. Same contract as getInvoicePdf().
+     *
+     * @param resource $sink a writable stream
+     * @param (callable(InvoicePdf): void)|null $onStart receives the file's metadata before the first byte
+     */
+    public function downloadInvoicePdf(
+        string $customerNumber,
+        string $orderNumber,
+        string $documentId,
+        mixed $sink,
+        ?callable $onStart = null,
+        ?CallOptions $options = null,
+    ): InvoicePdf {
+        self::checkSink($sink);
+        $path = sprintf(
+            '/v1/customers/%s/orders/%s/invoices/%s.pdf',
+            rawurlencode($customerNumber),
+            rawurlencode($orderNumber),
+            rawurlencode($documentId),
+        );
+        $requestId = $this->requestId($options);
+        $started = false;
+        return $this->withRetry(
+            $path,
+            $requestId,
+            $options?->timeout ?? $this->invoiceTimeout,
+            function (float $budget) use ($path, $requestId, $sink, $onStart, &$started): InvoicePdf {
+                $hash = hash_init('sha256');
+                $written = 0;
+                $meta = null;
+                $onBody = function (string $data, Response $r) use ($path, $requestId, $hash, $sink, $onStart, &$written, &$meta, &$started): void {
+                    if ($meta === null) {
+                        if ($r->mediaType() !== 'application/pdf') {
+                            throw $this->protocolError($path, $requestId, $r, "unexpected content type '{$r->header('content-type')}'");
+                        }
+                        $meta = new InvoicePdf(
+                            self::fileNameFrom($r->header('content-disposition')),
+                            $r->mediaType(),
+                            (int) $r->header('content-length'),
+                            '',
+                            0,
+                        );
+                        $started = true;
+                        if ($onStart !== null) {
+                            $onStart($meta);
+                        }
+                    }
+                    self::write($sink, $data);
+                    hash_update($hash, $data);
+                    $written += strlen($data);
+                };
+                $r = $this->send('GET', $this->baseUrl . $path, ['Accept: application/pdf'], null, $budget, $requestId, $path, $onBody);
+                if ($r->status !== 200) {
+                    throw $this->errorFromResponse($path, $requestId, $r);
+                }
+                if ($meta === null) {
+                    throw $this->protocolError($path, $requestId, $r, 'the answer carried no PDF data');
+                }
+                if ($meta->size > 0 && $r->header('content-encoding') === '' && $written !== $meta->size) {
+                    throw new DataLossException("invoice PDF: announced {$meta->size} bytes, received $written", $path, $requestId, 200);
+                }
+                return new InvoicePdf($meta->fileName, $meta->contentType, $meta->size, hash_final($hash), $written);
+            },
+            function () use (&$started): bool {
+                return !$started;
+            },
+        );
+    }
+
+    /** The x-request-id of the last call (also on every exception as $requestId): log it with your page's log line. */
+    public function lastRequestId(): string
+    {
+        return $this->lastRequestId;
+    }
+
+    /** New connections this client opened so far: 1 after any number of calls while the connection stays up. */
+    public function connectionsOpened(): int
+    {
+        return $this->http->connectionsOpened();
+    }
+
+    /** HTTP requests this client sent so far, retries included. */
+    public function requestsSent(): int
+    {
+        return $this->http->exchanges();
+    }
+
+    /** The local TCP port of the last call's connection: the same port from call to call means one connection. */
+    public function localPort(): int
+    {
+        return $this->http->localPort();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * A unary Connect call with a JSON body; returns the answer's JSON object.
+     *
+     * @param array<string, mixed> $message
+     * @return array<string, mixed>
+     */
+    private function unary(string $procedure, array $message, ?CallOptions $options): array
+    {
+        $requestId = $this->requestId($options);
+        $body = Json::encode($message);
+        return $this->withRetry(
+            $procedure,
+            $requestId,
+            $options?->timeout ?? $this->timeout,
+            function (float $budget) use ($procedure, $requestId, $body): array {
+                $url = $this->baseUrl . '/' . $procedure;
+                $r = $this->send('POST', $url, ['Content-Type: application/json'], $body, $budget, $requestId, $procedure);
+                if ($r->status !== 200) {
+                    throw $this->errorFromResponse($procedure, $requestId, $r);
+                }
+                if ($r->mediaType() !== 'application/json') {
+                    $type = $r->header('content-type');
+                    throw $this->protocolError($procedure, $requestId, $r, "unexpected content type '$type'");
+                }
+                try {
+                    return Json::decodeObject($r->body);
+                } catch (\UnexpectedValueException $e) {
+                    throw $this->protocolError($procedure, $requestId, $r, $e->getMessage());
+                }
+            },
+            static fn (): bool => true,
+        );
+    }
+
+    /**
+     * Runs $attempt with the call's remaining budget; on UNAVAILABLE waits a little and runs it once more, if
+     * retries are on, $mayRetry() agrees and enough of the budget is left.
+     *
+     * @template T
+     * @param callable(float): T $attempt
+     * @param callable(): bool $mayRetry
+     * @return T
+     */
+    private function withRetry(string $procedure, string $requestId, float $budget, callable $attempt, callable $mayRetry): mixed
+    {
+        $this->lastRequestId = $requestId;
+        $deadline = hrtime(true) / 1e9 + $budget;
+        for ($n = 1; ; $n++) {
+            try {
+                return $attempt(max(0.001, $deadline - hrtime(true) / 1e9));
+            } catch (OnlineConnectException $e) {
+                $pause = $this->retryBackoff * (0.5 + mt_rand() / mt_getrandmax());
+                $left = $deadline - hrtime(true) / 1e9;
+                $retry = $e instanceof UnavailableException && $this->retryUnavailable && $n === 1 && $mayRetry()
+                    && $left - $pause > 0.05;
+                if (!$retry) {
+                    throw $n === 1 ? $e : $e->withAttempts($n);
+                }
+                usleep((int) ($pause * 1e6));
+            } catch (\UnexpectedValueException $e) {
+                throw new InternalException("$procedure: unreadable answer: {$e->getMessage()}", $procedure, $requestId, 200, null, $n, [], $e);
+            }
+        }
+    }
+
+    /**
+     * One HTTP exchange with the headers every call carries; curl failures become UNAVAILABLE or DEADLINE_EXCEEDED.
+     *
+     * @param list<string> $headers
+     * @param (callable(string, Response): void)|null $onBody
+     */
+    private function send(
+        string $method,
+        string $url,
+        array $headers,
+        ?string $body,
+        float $budget,
+        string $requestId,
+        string $procedure,
+        ?callable $onBody = null,
+    ): Response {
+        $headers[] = 'Authorization: Bearer ' . $this->apiKey;
+        $headers[] = 'X-Request-Id: ' . $requestId;
+        $headers[] = 'Connect-Protocol-Version: 1';
+        $headers[] = 'Connect-Timeout-Ms: ' . max(1, (int) floor($budget * 1000));
+        try {
+            return $this->http->exchange($method, $url, $headers, $body, $budget + self::GRACE, $onBody);
+        } catch (TransportException $e) {
+            if ($e->timedOut()) {
+                throw new DeadlineExceededException(
+                    sprintf('%s: no answer within %.3f s', $procedure, $budget),
+                    $procedure,
+                    $requestId,
+                    0,
+                    previous: $e,
+                );
+            }
+            throw new UnavailableException("$procedure: {$e->getMessage()}", $procedure, $requestId, 0, previous: $e);
+        }
+    }
+
+    /** The exception for a non-200 answer: the Connect error in the body, else the code the HTTP status implies. */
+    private function errorFromResponse(string $procedure, string $requestId, Response $r): OnlineConnectException
+    {
+        $retryAfter = self::retryAfterFrom(fn (string $name): string => $r->header($name));
+        if ($r->mediaType() === 'application/json' && $r->body !== '') {
+            try {
+                $error = Json::decodeObject($r->body);
+                if (is_string($error['code'] ?? null) && OnlineConnectException::isKnownCode($error['code'])) {
+                    return $this->connectError($procedure, $requestId, $r->status, $error, $retryAfter);
+                }
+            } catch (\UnexpectedValueException) {
+                // not a Connect error: fall through to the HTTP status
+            }
+        }
+        $code = match ($r->status) {
+            400 => 'internal',
+            401 => 'unauthenticated',
+            403 => 'permission_denied',
+            404 => 'unimplemented',
+            429, 502, 503, 504 => 'unavailable',
+            default => 'unknown',
+        };
+        return OnlineConnectException::fromCode(
+            $code,
+            sprintf('%s: HTTP %d without a Connect error', $procedure, $r->status),
+            $procedure,
+            $requestId,
+            $r->status,
+            $retryAfter,
+        );
+    }
+
+    /** @param array<string, mixed> $error a Connect Error object: code, message, details */
+    private function connectError(string $procedure, string $requestId, int $status, array $error, ?float $retryAfter): OnlineConnectException
+    {
+        $details = is_array($error['details'] ?? null) ? array_values(array_filter($error['details'], 'is_array')) : [];
+        return OnlineConnectException::fromCode(
+            is_string($error['code'] ?? null) ? $error['code'] : 'unknown',
+            is_string($error['message'] ?? null) ? $error['message'] : '',
+            $procedure,
+            $requestId,
+            $status,
+            $retryAfter,
+            1,
+            $details,
+        );
+    }
+
+    private function protocolError(string $procedure, string $requestId, Response $r, string $what): InternalException
+    {
+        return new InternalException("$procedure: protocol error: $what", $procedure, $requestId, $r->status);
+    }
+
+    /**
+     * Runs a model constructor; a malformed answer becomes an InternalException.
+     *
+     * @template T
+     * @param callable(): T $build
+     * @return T
+     */
+    private function read(string $procedure, callable $build): mixed
+    {
+        try {
+            return $build();
+        } catch (\UnexpectedValueException | \ValueError | \TypeError $e) {
+            throw new InternalException("$procedure: unreadable answer: {$e->getMessage()}", $procedure, $this->lastRequestId, 200, previous: $e);
+        }
+    }
+
+    private function requestId(?CallOptions $options): string
+    {
+        return $options?->requestId ?? 'php-' . bin2hex(random_bytes(8));
+    }
+
+    /**
+     * Retry-After in seconds (delta-seconds or an HTTP date), or the gateway's retry-after-ms; null if neither.
+     *
+     * @param callable(string): string $header
+     */
+    private static function retryAfterFrom(callable $header): ?float
+    {
+        $ms = $header('retry-after-ms');
+        if ($ms !== '' && ctype_digit($ms)) {
+            return (int) $ms / 1000;
+        }
+        $value = trim($header('retry-after'));
+        if ($value === '') {
+            return null;
+        }
+        if (ctype_digit($value)) {
+            return (float) $value;
+        }
+        $at = strtotime($value);
+        return $at === false ? null : (float) max(0, $at - time());
+    }
+
+    /** The file name of a Content-Disposition header (filename*=UTF-8''… preferred), without any path. */
+    private static function fileNameFrom(string $disposition): string
+    {
+        if (preg_match("/filename\\*\\s*=\\s*UTF-8''([^;]+)/i", $disposition, $m) === 1) {
+            $name = rawurldecode(trim($m[1]));
+        } elseif (preg_match('/filename\s*=\s*"((?:[^"\\\\]|\\\\.)*)"/i', $disposition, $m) === 1) {
+            $name = stripcslashes($m[1]);
+        } elseif (preg_match('/filename\s*=\s*([^;\s]+)/i', $disposition, $m) === 1) {
+            $name = $m[1];
+        } else {
+            return '';
+        }
+        return basename(str_replace('\\', '/', $name));
+    }
+
+    /**
+     * A request message without the fields that hold their default value; enums as their names.
+     *
+     * @param array<string, mixed> $fields
+     * @return array<string, mixed>
+     */
+    private static function message(array $fields): array
+    {
+        $out = [];
+        foreach ($fields as $name => $value) {
+            if ($value instanceof \BackedEnum) {
+                $value = $value === $value::cases()[0] ? null : $value->value;  // UNSPECIFIED is the default
+            }
+            if ($value === null || $value === '' || $value === 0 || $value === 0.0 || $value === false || $value === []) {
+                continue;
+            }
+            $out[$name] = $value;
+        }
+        return $out;
+    }
+
+    private static function checkSink(mixed $sink): void
+    {
+        if (!is_resource($sink) || get_resource_type($sink) !== 'stream') {
+            throw new \InvalidArgumentException('sink must be a writable stream resource, e.g. fopen("php://output", "wb")');
+        }
+    }
+
+    /** @param resource $sink */
+    private static function write(mixed $sink, string $data): void
+    {
+        while ($data !== '') {
+            $n = fwrite($sink, $data);
+            if ($n === false || $n === 0) {
+                throw new \RuntimeException('could not write the invoice PDF into the sink');
+            }
+            $data = substr($data, $n);
+        }
+    }
+}
