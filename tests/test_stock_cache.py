@@ -160,7 +160,7 @@ def test_tenants_are_separate() -> None:
 
 
 def test_key_covers_the_whole_request() -> None:
-    """Requests differing in any field, or in the RPC, get different keys; equal requests the same key."""
+    """Requests differing in any known field, or in the RPC, get different keys; equal requests the same key."""
     base = cache_key("GetStoreStock", request(location=stock_pb2.Location(postcode="68766", country="DE")))
     assert base == cache_key("GetStoreStock", request(location=stock_pb2.Location(postcode="68766", country="DE")))
     assert base != cache_key("GetStoreStock", request(location=stock_pb2.Location(postcode="68161", country="DE")))
