@@ -1,4 +1,8 @@
 <?php
+// THE gRPC VARIANT — for shops that already run the grpc PECL extension. Most PHP shops should use the JSON door
+// with the plain-PHP client in clients/php instead (see ../public/ and docs/shop-integration.md). This file is not
+// run by the test suite: the build machines have no PHP gRPC extension.
+//
 // Order inquiry from a PHP shop (OXID, Magento, Shopware …) with the grpc PECL extension.
 //
 // Setup (once):
@@ -11,7 +15,7 @@
 // Run: OC_GATEWAY=relay.example.com:443 OC_API_KEY=... php order_status.php 4711 091782005
 declare(strict_types=1);
 
-require __DIR__ . '/vendor/autoload.php';
+require __DIR__ . '/vendor/autoload.php';   // composer, with the generated code (see Setup)
 
 use Grpc\ChannelCredentials;
 use OnlineConnect\V1\GetOrderRequest;
