@@ -7,20 +7,38 @@ Two kinds, one interface (:class:`Database`):
 * :class:`OdbcDatabase` for any other ODBC source through plain pyodbc, with a DSN or a connection string
   (e.g. Advantage Database Server: ``DRIVER={Advantage StreamlineSQL ODBC};DataDirectory=…;ServerTypes=2``).
 
-Both open read-only sessions where the database supports it, bound each query by a timeout, and map driver
-errors into :mod:`onlineconnect.errors` once, here: connection failures become ``Unavailable("ERP database
-unreachable")``, anything else ``OnlineConnectError`` naming the query.
+Nothing the agent runs can change the ERP, whatever the mapping says. Every statement (mapped queries, the
+start-up check, the ping) runs in its own short transaction that is always rolled back, never committed; that
+transaction is read-only where the database has such a thing (PostgreSQL ``SET TRANSACTION READ ONLY``,
+MariaDB/MySQL ``START TRANSACTION READ ONLY``), and sessions are read-only too (SQLite files are opened
+``mode=ro`` with ``PRAGMA query_only``). The per-transaction setting matters: a mapped ``SELECT set_config(…)``
+could switch a PostgreSQL session back to read-write, but not a transaction that is already read-only. A
+read-only transaction also refuses what a rollback cannot undo (sequences, MariaDB's non-transactional Aria and
+MyISAM tables). The ODBC connection attribute ``SQL_ATTR_ACCESS_MODE`` is requested as well, but psqlODBC, the
+MariaDB and the SQLite3 ODBC drivers ignore it, so on ODBC the agent recognises the DBMS and issues the same
+statements itself. Still the database user should only be allowed to read (``docs/erp-databases.md``): read-only
+transactions do not stop every side effect a privileged user can cause.
+
+Reads are kept short, so the agent never holds up the ERP's own writers: rows are fetched completely and the
+transaction ends at once. On a SQLite ERP in rollback-journal mode a reader nevertheless blocks every writer for
+as long as its query runs; the agent logs ``database.sqlite_rollback_journal`` at start for such a file (WAL
+mode lets writers proceed while the agent reads; the demo ERP uses it).
+
+Each query is bounded by a timeout, and driver errors are mapped into :mod:`onlineconnect.errors` once, here:
+connection failures become ``Unavailable("ERP database unreachable")``, anything else ``OnlineConnectError``
+naming the query.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -89,6 +107,34 @@ def _clause(sql: str, lists: frozenset[str]) -> sa.TextClause:
     return clause.bindparams(*(sa.bindparam(n, expanding=True) for n in sorted(lists))) if lists else clause
 
 
+# Statements that make a session read-only, by DBMS (SQLAlchemy dialect name or ODBC SQL_DBMS_NAME, lower case).
+_READ_ONLY_SESSION = {
+    "sqlite": "PRAGMA query_only = ON",
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+# The first statement of every transaction: makes that transaction read-only whatever the session says.
+_READ_ONLY_TRANSACTION = {
+    "postgresql": "SET TRANSACTION READ ONLY",
+    "mysql": "START TRANSACTION READ ONLY",
+    "mariadb": "START TRANSACTION READ ONLY",
+}
+# A PostgreSQL transaction left open by a frozen or hung agent is ended by the server after this long, so its
+# snapshot and table locks never hold up the ERP's maintenance (VACUUM, ALTER TABLE) for long. The agent itself
+# never idles inside a transaction.
+_PG_IDLE_IN_TRANSACTION = "SET idle_in_transaction_session_timeout = '30s'"
+
+
+def dbms_kind(name: str) -> str:
+    """Normalises a dialect or ODBC DBMS name ("PostgreSQL", "MariaDB", "Microsoft SQL Server") to a key above."""
+    low = name.lower()
+    for kind in ("postgresql", "mariadb", "mysql", "sqlite"):
+        if kind in low:
+            return kind
+    return low
+
+
 def _is_disconnect(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
@@ -124,21 +170,45 @@ class SqlAlchemyDatabase:
             if self.dialect == "postgresql":
                 kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        self._begin = _READ_ONLY_TRANSACTION.get(self.dialect)
+        self._journal_checked = False
         event.listen(self.engine, "connect", self._on_connect)
 
     def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         try:
-            if self.dialect == "sqlite":
-                cur.execute("PRAGMA query_only = ON")
-            elif self.dialect == "postgresql":
-                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            elif self.dialect in {"mysql", "mariadb"}:
-                cur.execute("SET SESSION TRANSACTION READ ONLY")
+            statement = _READ_ONLY_SESSION.get(self.dialect)
+            if statement is not None:
+                cur.execute(statement)
+            if self.dialect == "postgresql":
+                cur.execute(_PG_IDLE_IN_TRANSACTION)
+            if self.dialect == "sqlite" and not self._journal_checked:
+                self._journal_checked = True
+                mode = str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+                if mode != "wal":
+                    log.warning(
+                        "database.sqlite_rollback_journal",
+                        journal_mode=mode,
+                        hint="while the agent reads, the ERP cannot write; switch the file to WAL if the ERP allows",
+                    )
         finally:
             cur.close()
-        if self.dialect in {"postgresql"}:
-            dbapi_conn.commit()
+        if self.dialect == "postgresql":
+            dbapi_conn.commit()  # the session settings above must outlive this first transaction
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """A pooled connection inside a read-only transaction that is always rolled back, never committed."""
+        with self.engine.connect() as conn:
+            try:
+                if self._begin is not None:
+                    conn.exec_driver_sql(self._begin)
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.rollback()
+                raise
+            conn.rollback()
 
     def _arm_timeout(self, conn: sa.Connection, timeout: float | None) -> threading.Timer | None:
         if timeout is None:
@@ -162,7 +232,7 @@ class SqlAlchemyDatabase:
         if timeout is not None and timeout <= 0:
             raise DeadlineExceeded("deadline passed before the ERP query started")
         try:
-            with self.engine.connect() as conn:
+            with self._transaction() as conn:
                 timer = self._arm_timeout(conn, timeout)
                 try:
                     result = conn.execute(_text(sql, params), _bind(sql, params))
@@ -171,8 +241,7 @@ class SqlAlchemyDatabase:
                 finally:
                     if timer is not None:
                         timer.cancel()
-                conn.rollback()
-                return rows
+            return rows
         except sa.exc.SQLAlchemyError as exc:
             raise map_db_error(exc, name, timeout) from exc
 
@@ -187,18 +256,16 @@ class SqlAlchemyDatabase:
             return self._columns(sql, params)
 
     def _columns(self, sql: str, params: dict[str, Any]) -> list[str]:
-        with self.engine.connect() as conn:
+        with self._transaction() as conn:
             result = conn.execute(_text(sql, params), params)
             cols = list(result.keys())
             result.close()
-            conn.rollback()
         return cols
 
     def ping(self) -> None:
         try:
-            with self.engine.connect() as conn:
+            with self._transaction() as conn:
                 conn.exec_driver_sql("SELECT 1").fetchall()
-                conn.rollback()
         except sa.exc.SQLAlchemyError as exc:
             raise Unavailable(UNREACHABLE) from exc
 
@@ -223,9 +290,23 @@ class OdbcDatabase:
         self._pool_size = pool_size
         # Some drivers (psqlODBC) refuse pyodbc's query timeout; then a late query is abandoned instead of cancelled.
         self._query_timeout = True
+        self.dbms = ""  # the DBMS behind the driver (SQL_DBMS_NAME), known after the first connection
 
     def _connect(self) -> Any:
+        # readonly=True asks for SQL_ATTR_ACCESS_MODE = read-only; psqlODBC, MariaDB and SQLite3 ODBC ignore it, so
+        # the statements below (for the DBMS the driver reports) and the rollback are what keep the ERP unchanged.
         conn = self._pyodbc.connect(self.connection_string, timeout=max(1, int(self.connect_timeout)), readonly=True)
+        try:
+            self.dbms = dbms_kind(str(conn.getinfo(self._pyodbc.SQL_DBMS_NAME)))
+            statement = _READ_ONLY_SESSION.get(self.dbms)
+            if statement is not None:
+                conn.execute(statement)
+            if self.dbms == "postgresql":
+                conn.execute(_PG_IDLE_IN_TRANSACTION)
+            conn.commit()  # ends the set-up transaction; the session settings stay
+        except self._pyodbc.Error:
+            conn.close()
+            raise
         return conn
 
     def _acquire(self) -> Any:
@@ -254,14 +335,22 @@ class OdbcDatabase:
         try:
             self._set_query_timeout(conn, timeout)
             cur = conn.cursor()
+            begin = _READ_ONLY_TRANSACTION.get(self.dbms)
+            if begin is not None:
+                cur.execute(begin)
             cur.execute(sql, list(values))
             cols = [d[0] for d in cur.description or []]
             rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
             cur.close()
-            conn.rollback()
             ok = True
             return cols, rows
         finally:
+            # Always rolled back, also after an error: a connection that cannot roll back is closed (which rolls
+            # back on the server) instead of going back to the pool with its transaction open.
+            try:
+                conn.rollback()
+            except self._pyodbc.Error:
+                ok = False
             self._release(conn, ok)
 
     def _set_query_timeout(self, conn: Any, timeout: float | None) -> None:
