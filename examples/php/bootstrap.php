@@ -88,6 +88,7 @@ function page(string $title, string $body, int $status = 200): never
     header('Content-Type: text/html; charset=utf-8');
     header("Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'");
     header('X-Content-Type-Options: nosniff');
+    header_remove('X-Powered-By');
     $customer = h(current_customer());
     echo <<<HTML
         <!doctype html>

@@ -348,7 +348,7 @@ final class OnlineConnectClient
                 $r = $this->send('POST', $this->baseUrl . '/' . $procedure, [
                     'Content-Type: application/connect+json',
                     'Connect-Accept-Encoding: identity',
-                ], EnvelopeReader::envelope($message), $budget, $requestId, $procedure, $onBody);
+                ], EnvelopeReader::envelope(Json::encode($message)), $budget, $requestId, $procedure, $onBody);
                 if ($r->status !== 200) {
                     throw $this->errorFromResponse($procedure, $requestId, $r);
                 }

@@ -1,0 +1,145 @@
+"""The PHP client (clients/php) runs its PHPUnit suite against real gateway and agent processes on the demo ERP.
+
+Two gateways are started: one with the demo agent connected, and one whose tenant has no agent (every call there
+answers UNAVAILABLE). The first also knows two extra shop keys: one that may call GetStoreStock only
+(PERMISSION_DENIED) and one with a per-customer limit of one call (RESOURCE_EXHAUSTED). PHPUnit gets the
+addresses and keys through environment variables (clients/php/tests/bootstrap.php lists them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops_stack import (
+    AGENT_TOKEN,
+    BIN,
+    TENANT_KEY,
+    Stack,
+    agent_toml,
+    gateway_toml,
+    read_events,
+    wait_event,
+    wait_serving,
+)
+
+from onlineconnect.agent.erp.demo import create_demo_erp
+
+from conftest import need_service
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "clients" / "php"
+DENIED_KEY = "php-denied-key"
+LIMITED_KEY = "php-limited-key"
+
+PHP = shutil.which("php")
+PHPUNIT = shutil.which("phpunit")
+
+
+def php_ready() -> None:
+    """Skips on a laptop without PHP, fails under CI=true (.ci/run installs php-cli, php-curl and phpunit)."""
+    need_service(
+        PHP is not None and PHPUNIT is not None,
+        "php and phpunit are not installed (apt-get install php-cli php-curl phpunit)",
+    )
+    assert PHP is not None
+    has_curl = subprocess.run([PHP, "-r", "exit(extension_loaded('curl') ? 0 : 1);"], check=False).returncode == 0
+    need_service(has_curl, "the PHP curl extension is not installed (apt-get install php-curl)")
+
+
+def _sha(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+EXTRA_SHOPS = f"""
+[[shops]]
+name = "php-denied"
+tenant = "demo"
+key_sha256 = "{_sha(DENIED_KEY)}"
+rpcs = ["GetStoreStock"]
+
+[[shops]]
+name = "php-limited"
+tenant = "demo"
+key_sha256 = "{_sha(LIMITED_KEY)}"
+customer_rate_limit = {{ per_second = 0.001, burst = 1 }}
+"""
+
+
+@dataclass
+class HttpStack(Stack):
+    """A gateway (and agent) whose HTTP listener serves the Connect protocol at ``http``."""
+
+    http: str = ""
+
+
+@contextlib.contextmanager
+def http_stack(folder: Path, *, agent: bool = True, extra: str = "") -> Iterator[HttpStack]:
+    """``onlineconnect-gateway`` with its HTTP (Connect) listener and, if ``agent``, the demo agent, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    create_demo_erp(folder / "erp.db", folder / "archive")
+    toml = gateway_toml(metrics=False) + extra + '\n[http]\nlisten = "127.0.0.1:0"\n'
+    (folder / "gateway.toml").write_text(toml)
+    (folder / "tenant.key").write_text(TENANT_KEY + "\n")
+    stack = HttpStack(folder)
+    try:
+        stack.spawn("gateway", [str(BIN / "onlineconnect-gateway"), "--config", str(folder / "gateway.toml")])
+        started = wait_event(stack.gateway_log, "gateway.started")
+        stack.address = f"127.0.0.1:{started['port']}"
+        http = wait_event(stack.gateway_log, "http.started")
+        stack.http = f"http://127.0.0.1:{http['port']}"
+        (folder / "agent.toml").write_text(agent_toml(stack.address))
+        if agent:
+            stack.spawn(
+                "agent",
+                [str(BIN / "onlineconnect-agent"), "--config", str(folder / "agent.toml")],
+                env={"OC_TEST_AGENT_TOKEN": AGENT_TOKEN},
+            )
+            wait_serving(stack.address)
+        yield stack
+    finally:
+        for name in list(stack.procs):
+            stack.stop(name)
+
+
+def test_phpunit_suite_against_real_gateways(tmp_path: Path) -> None:
+    """clients/php's PHPUnit suite passes against a gateway with the demo agent and one without any agent."""
+    php_ready()
+    assert PHPUNIT is not None
+    with (
+        http_stack(tmp_path / "live", extra=EXTRA_SHOPS) as live,
+        http_stack(tmp_path / "offline", agent=False) as offline,
+    ):
+        junit = tmp_path / "phpunit.xml"
+        out = subprocess.run(
+            [PHPUNIT, "-c", str(CLIENT / "phpunit.xml.dist"), "--log-junit", str(junit)],
+            cwd=CLIENT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={
+                **os.environ,
+                "OC_BASE_URL": live.http,
+                "OC_API_KEY": "demo-shop-key",
+                "OC_BASE_URL_NO_AGENT": offline.http,
+                "OC_DENIED_KEY": DENIED_KEY,
+                "OC_LIMITED_KEY": LIMITED_KEY,
+            },
+        )
+        assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+        suite = ET.parse(junit).getroot().find("testsuite")
+        assert suite is not None
+        counts = {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
+        assert counts["tests"] >= 40, counts
+        assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, counts
+        # The gateway's own view of the retry: the UNAVAILABLE call arrived twice under one request id.
+        failed = [e for e in read_events(offline.gateway_log) if e.get("event") == "call.failed"]
+        retried = [e for e in failed if e.get("request_id") == "php-retry-1"]
+        assert [(e["protocol"], e["code"]) for e in retried] == [("connect", "UNAVAILABLE")] * 2, retried
