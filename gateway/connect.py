@@ -1,10 +1,20 @@
 """TunnelService.Connect: the handshake that turns an agent's stream into a registered tunnel.
 
-1. The agent sends ``AgentHello`` (tenant, key id, nonce) with its token in the metadata.
-2. The gateway checks the token covers the tenant and knows the key id, then answers ``GatewayWelcome`` (its nonce).
-3. Both derive the session keys. The agent's first sealed message must be ``TunnelReady``: only an agent that
-   holds the tenant key gets that far, and only then is the tunnel registered and sent ``TunnelReady`` back.
+1. The agent opens the stream with its token in the metadata; an unknown token is refused at once.
+2. Within :data:`HELLO_TIMEOUT` it sends ``AgentHello`` (tenant, key id, nonce). The gateway checks the token
+   covers the tenant and knows the key id, then answers ``GatewayWelcome`` (its nonce).
+3. Both derive the session keys. Within :data:`READY_TIMEOUT` of the welcome the agent's first sealed message must
+   be ``TunnelReady``: only an agent that holds the tenant key gets that far, and only then is the tunnel
+   registered and sent ``TunnelReady`` back.
 4. Frames are read until the stream ends; then every call still waiting on the tunnel fails with UNAVAILABLE.
+
+A handshake that fails ends the stream with a status saying which step failed (``UNAUTHENTICATED``,
+``PERMISSION_DENIED``, ``FAILED_PRECONDITION``, ``INVALID_ARGUMENT``, ``DEADLINE_EXCEEDED``) and one
+``tunnel.refused`` log line, never a traceback. Frames are decoded here from the raw bytes (the method has no
+request deserializer), so bytes that are no frame get ``INVALID_ARGUMENT`` "malformed tunnel frame" instead of a
+decoder error naming internal message types. A timed-out read is not cancelled (cancelling a stream read cancels
+the whole call, without a status): the stream is ended with ``DEADLINE_EXCEEDED`` and the read ends with it. So an
+unfinished handshake holds a stream for at most one timeout, and an unauthenticated one not at all.
 
 A forged, tampered, replayed or reordered frame, or an answer to a call never issued, closes the tunnel and is
 logged as ``tunnel.rejected``.
@@ -24,6 +34,7 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 
 from onlineconnect.envelope import (
     MAX_FRAME_BYTES,
@@ -37,16 +48,62 @@ from onlineconnect.errors import EnvelopeError, OnlineConnectError
 from onlineconnect.link import SealedLink
 from onlineconnect.v1 import tunnel_pb2
 
-from .auth import Authenticator, certificate_names
-from .config import GatewayConfig
+from .auth import Authenticator, bearer, certificate_names
+from .config import GatewayConfig, hash_secret
 from .registry import Registry
 from .tunnel import AgentTunnel
 
 log = structlog.get_logger("onlineconnect.gateway.connect")
 
-HANDSHAKE_TIMEOUT = 10.0
+HELLO_TIMEOUT = 10.0  # seconds from opening the stream to the AgentHello
+READY_TIMEOUT = 10.0  # seconds from the GatewayWelcome to the agent's sealed TunnelReady
 RETIRE_GRACE = 10.0  # seconds a retired tunnel's agent has to finish its calls and leave
+MALFORMED = "malformed tunnel frame"
 _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
+
+
+class _Refused(Exception):
+    """A handshake step failed: the status that ends the stream, and what the one log line says besides."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+def _clip(text: str) -> str:
+    """An agent-supplied name as it may appear in a log line: short, printable."""
+    return "".join(c if c.isprintable() else "?" for c in text[:64])
+
+
+def _frame(raw: bytes) -> tunnel_pb2.ConnectRequest:
+    """Decodes one frame sent by an agent.
+
+    Raises:
+        _Refused: INVALID_ARGUMENT "malformed tunnel frame"; the decoder's own message names internal types.
+    """
+    try:
+        return tunnel_pb2.ConnectRequest.FromString(raw)
+    except DecodeError:
+        raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, MALFORMED) from None
+
+
+def _forget(read: asyncio.Future[Any]) -> None:
+    """Collects the outcome of a read left behind at a timeout (it fails once the call has ended)."""
+    if not read.cancelled():
+        read.exception()
+
+
+@dataclass
+class _Handshake:
+    """What a completed handshake hands to the tunnel."""
+
+    hello: tunnel_pb2.AgentHello
+    secret: SessionSecret
+    session_id: str
+    token_sha256: str
+    link: SealedLink
 
 
 @dataclass
@@ -60,13 +117,32 @@ class LiveTunnel:
 
 
 class TunnelEndpoint:
-    """Accepts agent tunnels."""
+    """Accepts agent tunnels.
 
-    def __init__(self, config: GatewayConfig, auth: Authenticator, registry: Registry) -> None:
+    Args:
+        config: The running configuration (replaced on reload).
+        auth: Checks agent tokens.
+        registry: Where completed tunnels are registered.
+        hello_timeout: Seconds an opened stream has to send its AgentHello.
+        ready_timeout: Seconds an agent has after the GatewayWelcome to prove the key with TunnelReady.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        auth: Authenticator,
+        registry: Registry,
+        *,
+        hello_timeout: float = HELLO_TIMEOUT,
+        ready_timeout: float = READY_TIMEOUT,
+    ) -> None:
         self.config = config
         self.auth = auth
         self.registry = registry
+        self.hello_timeout = hello_timeout
+        self.ready_timeout = ready_timeout
         self.live: dict[str, LiveTunnel] = {}  # by session id
+        self.handshaking = 0  # streams between opening and TunnelReady (or their refusal)
         self._retirements: set[asyncio.Task[None]] = set()
 
     def retire(self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE) -> None:
@@ -117,43 +193,81 @@ class TunnelEndpoint:
             retired.append(sid)
         return retired
 
-    async def _handshake(
-        self, context: grpc.aio.ServicerContext
-    ) -> tuple[tunnel_pb2.AgentHello, SessionSecret, str, str]:
-        async with asyncio.timeout(HANDSHAKE_TIMEOUT):
-            first = await context.read()
-        if first is grpc.aio.EOF or not first.HasField("hello"):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first frame must be AgentHello")
+    async def _read(
+        self, context: grpc.aio.ServicerContext, deadline: float, late: str
+    ) -> tunnel_pb2.ConnectRequest | None:
+        """The next frame of a stream in its handshake, or None at the end of the stream.
+
+        Args:
+            context: The stream.
+            deadline: Loop time by which the frame must be there.
+            late: The refusal message if it is not.
+
+        Raises:
+            _Refused: DEADLINE_EXCEEDED (``late``), INVALID_ARGUMENT (malformed), or CANCELLED (stream broken).
+        """
+        loop = asyncio.get_running_loop()
+        read = asyncio.ensure_future(context.read())
+        try:
+            await asyncio.wait([read], timeout=max(0.0, deadline - loop.time()))
+        finally:
+            if not read.done():
+                # Not cancelled: that would cancel the call without a status. Ending the call ends the read.
+                read.add_done_callback(_forget)
+        if not read.done():
+            raise _Refused(grpc.StatusCode.DEADLINE_EXCEEDED, late)
+        try:
+            raw = read.result()
+        except Exception as exc:  # the connection went away mid-handshake
+            raise _Refused(grpc.StatusCode.CANCELLED, f"stream broken: {type(exc).__name__}") from None
+        if raw is grpc.aio.EOF:
+            return None
+        return _frame(raw)
+
+    def _check_token(self, context: grpc.aio.ServicerContext) -> None:
+        """Refuses a stream at once when its token is missing or unknown: no stranger waits for a hello."""
+        secret = bearer(context.invocation_metadata())
+        if secret is None:
+            raise _Refused(
+                grpc.StatusCode.UNAUTHENTICATED, "missing agent token: send metadata 'authorization: Bearer <token>'"
+            )
+        if hash_secret(secret) not in self.config.agents:
+            raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "invalid agent token")
+
+    async def _hello(self, context: grpc.aio.ServicerContext) -> _Handshake:
+        """Steps 1 and 2: token, AgentHello, GatewayWelcome."""
+        self._check_token(context)
+        loop = asyncio.get_running_loop()
+        first = await self._read(
+            context, loop.time() + self.hello_timeout, f"no AgentHello within {self.hello_timeout:g} s"
+        )
+        if first is None or not first.HasField("hello"):
+            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, "the first frame must be AgentHello")
         hello: tunnel_pb2.AgentHello = first.hello
+        who = {"tenant": _clip(hello.tenant), "agent": _clip(hello.agent_id)}
         if hello.protocol_version != PROTOCOL_VERSION:
-            await context.abort(
+            raise _Refused(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"tunnel protocol {hello.protocol_version} not supported; this gateway speaks {PROTOCOL_VERSION}",
+                **who,
             )
         if len(hello.agent_nonce) != NONCE_BYTES:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"agent_nonce must be {NONCE_BYTES} bytes")
+            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"agent_nonce must be {NONCE_BYTES} bytes", **who)
         try:
             cred = self.auth.agent(
                 context.invocation_metadata(), hello.tenant, certificate_names(context.auth_context())
             )
         except OnlineConnectError as exc:
-            log.warning("tunnel.refused", tenant=hello.tenant[:64], agent=hello.agent_id[:64], reason=exc.message)
-            await context.abort(exc.code, exc.message)
+            raise _Refused(exc.code, exc.message, **who) from None
         tenant = self.config.tenants.get(hello.tenant)
         key = tenant.key(hello.key_id, time.time()) if tenant is not None else None
         if key is None:
-            log.warning(
-                "tunnel.refused",
-                tenant=hello.tenant,
-                agent=hello.agent_id[:64],
-                reason="unknown key id",
-                key_id=hello.key_id,
-            )
-            await context.abort(
+            raise _Refused(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"key id {hello.key_id} is not (or no longer) accepted for tenant {hello.tenant!r}",
+                key_id=hello.key_id,
+                **who,
             )
-        assert key is not None  # context.abort() raised above
         session_id = uuid.uuid4().hex[:12]
         gateway_nonce = new_nonce()
         await context.write(
@@ -167,55 +281,97 @@ class TunnelEndpoint:
             )
         )
         secret = SessionSecret(key_id=hello.key_id, key=key, agent_nonce=hello.agent_nonce, gateway_nonce=gateway_nonce)
-        return hello, secret, session_id, cred.token_sha256
-
-    async def connect(self, _requests: Any, context: grpc.aio.ServicerContext) -> None:
-        """The Connect handler (reader/writer API: one reader loop here, one writer task)."""
-        hello, secret, session_id, token_sha256 = await self._handshake(context)
         sealer, opener = session_pair(secret, agent=False)
 
         async def write(frame: tunnel_pb2.SealedFrame) -> None:
             await context.write(tunnel_pb2.ConnectResponse(sealed=frame))
 
         link = SealedLink(sealer, opener, write)
+        return _Handshake(hello, secret, session_id, cred.token_sha256, link)
+
+    async def _ready(self, context: grpc.aio.ServicerContext, hs: _Handshake) -> None:
+        """Step 3: the agent's first sealed message, TunnelReady, within the ready timeout of the welcome."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ready_timeout
+        late = f"no TunnelReady within {self.ready_timeout:g} s of GatewayWelcome"
+        who = {"tenant": hs.hello.tenant, "agent": _clip(hs.hello.agent_id), "session": hs.session_id}
+        while True:
+            frame = await self._read(context, deadline, late)
+            if frame is None:
+                raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "the stream ended before TunnelReady", **who)
+            if not frame.HasField("sealed"):
+                raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, "expected the sealed TunnelReady", **who)
+            try:
+                plaintext = hs.link.open(frame.sealed)
+                if plaintext is None:
+                    continue  # a bundle spanning several frames; the deadline still holds
+                try:
+                    bundle = tunnel_pb2.TunnelBundle.FromString(plaintext)
+                except DecodeError:
+                    bundle = tunnel_pb2.TunnelBundle()
+                if not bundle.messages or not bundle.messages[0].HasField("ready"):
+                    raise EnvelopeError("the first sealed message must be TunnelReady")
+            except EnvelopeError as exc:
+                message = f"tunnel closed: rejected: {exc.message}"
+                raise _Refused(grpc.StatusCode.PERMISSION_DENIED, message, **who) from None
+            return
+
+    async def connect(self, _requests: Any, context: grpc.aio.ServicerContext) -> None:
+        """The Connect handler (reader/writer API: one reader loop here, one writer task)."""
+        self.handshaking += 1
+        try:
+            hs = await self._hello(context)
+            await self._ready(context, hs)
+        except _Refused as exc:
+            log.warning("tunnel.refused", reason=exc.message, peer=context.peer(), **exc.fields)
+            await context.abort(exc.code, exc.message)
+        except asyncio.CancelledError:  # the agent gave up, or the gateway is stopping
+            log.info("tunnel.refused", reason="stream cancelled during the handshake", peer=context.peer())
+            raise
+        finally:
+            self.handshaking -= 1
+        await self._serve(context, hs)
+
+    async def _serve(self, context: grpc.aio.ServicerContext, hs: _Handshake) -> None:
+        """Step 4: registers the tunnel and reads its frames until the stream ends."""
+        hello, link, session_id = hs.hello, hs.link, hs.session_id
         tunnel = AgentTunnel(
-            tenant=hello.tenant, agent=hello.agent_id, session_id=session_id, link=link, key_id=secret.key_id
+            tenant=hello.tenant, agent=hello.agent_id, session_id=session_id, link=link, key_id=hs.secret.key_id
         )
         writer = asyncio.create_task(link.run_writer(), name=f"tunnel-writer-{session_id}")
+        link.send(_READY)
+        self.registry.add(tunnel)
+        task = asyncio.current_task()
+        assert task is not None
+        self.live[session_id] = LiveTunnel(tunnel=tunnel, token_sha256=hs.token_sha256, task=task)
+        log.info(
+            "tunnel.opened",
+            tenant=hello.tenant,
+            agent=hello.agent_id,
+            session=session_id,
+            key_id=hs.secret.key_id,
+            peer=context.peer(),
+        )
         reason = "agent closed the stream"
-        registered = False
+        status = grpc.StatusCode.OK
         try:
             while True:
-                frame = await context.read()
-                if frame is grpc.aio.EOF:
+                raw = await context.read()
+                if raw is grpc.aio.EOF:
                     break
+                try:
+                    frame = _frame(raw)
+                except _Refused as exc:
+                    raise EnvelopeError(exc.message) from None
                 if not frame.HasField("sealed"):
                     raise EnvelopeError("unsealed frame after the handshake")
                 plaintext = link.open(frame.sealed)
-                if plaintext is None:
-                    continue
-                if not registered:
-                    bundle = tunnel_pb2.TunnelBundle.FromString(plaintext)
-                    if not bundle.messages or not bundle.messages[0].HasField("ready"):
-                        raise EnvelopeError("the first sealed message must be TunnelReady")
-                    link.send(_READY)
-                    self.registry.add(tunnel)
-                    task = asyncio.current_task()
-                    assert task is not None
-                    self.live[session_id] = LiveTunnel(tunnel=tunnel, token_sha256=token_sha256, task=task)
-                    registered = True
-                    log.info(
-                        "tunnel.opened",
-                        tenant=hello.tenant,
-                        agent=hello.agent_id,
-                        session=session_id,
-                        key_id=secret.key_id,
-                        peer=context.peer(),
-                    )
-                    continue
-                tunnel.deliver(plaintext)
+                if plaintext is not None:
+                    tunnel.deliver(plaintext)
         except EnvelopeError as exc:
             reason = f"rejected: {exc.message}"
+            malformed = exc.message == MALFORMED
+            status = grpc.StatusCode.INVALID_ARGUMENT if malformed else grpc.StatusCode.PERMISSION_DENIED
             log.warning(
                 "tunnel.rejected", tenant=hello.tenant, agent=hello.agent_id, session=session_id, reason=exc.message
             )
@@ -225,7 +381,8 @@ class TunnelEndpoint:
                 reason = "gateway shutting down or stream cancelled"
                 raise
             reason = f"retired: {live.retiring}"
-        except Exception as exc:  # the stream broke (connection lost, protobuf garbage)
+            status = grpc.StatusCode.FAILED_PRECONDITION
+        except Exception as exc:  # the stream broke (connection lost)
             reason = f"stream error: {type(exc).__name__}"
             log.warning("tunnel.broken", tenant=hello.tenant, agent=hello.agent_id, session=session_id, reason=reason)
         finally:
@@ -242,16 +399,15 @@ class TunnelEndpoint:
                 bytes_in=link.bytes_in,
                 bytes_out=link.bytes_out,
             )
-        if reason.startswith("rejected"):
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "tunnel closed: " + reason)
-        if reason.startswith("retired"):
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "tunnel closed: " + reason)
+        if status != grpc.StatusCode.OK:
+            message = MALFORMED if status == grpc.StatusCode.INVALID_ARGUMENT else reason
+            await context.abort(status, "tunnel closed: " + message)
 
     def handler(self) -> grpc.GenericRpcHandler:
         """The generic handler of onlineconnect.v1.TunnelService."""
         method = grpc.stream_stream_rpc_method_handler(
             self.connect,
-            request_deserializer=tunnel_pb2.ConnectRequest.FromString,
+            request_deserializer=None,  # frames are decoded in _frame(), so garbage gets a clean refusal
             response_serializer=tunnel_pb2.ConnectResponse.SerializeToString,
         )
         return grpc.method_handlers_generic_handler("onlineconnect.v1.TunnelService", {"Connect": method})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 
@@ -112,15 +113,21 @@ async def test_wrong_tenant_key_is_rejected(relay: RunningRelay) -> None:
 
 
 async def test_wrong_token_is_unauthenticated(relay: RunningRelay) -> None:
-    """An unknown agent token is refused at the handshake."""
+    """An unknown agent token is refused at once, whether or not the hello was sent yet."""
     ch = relay.shop_channel()
     call = tunnel_pb2_grpc.TunnelServiceStub(ch).Connect(metadata=(("authorization", "Bearer nope"),))
-    await call.write(
-        tunnel_pb2.ConnectRequest(
-            hello=tunnel_pb2.AgentHello(tenant=relay.tenant, key_id=1, agent_nonce=os.urandom(16), protocol_version=1)
+    with contextlib.suppress(grpc.aio.AioRpcError):  # the stream may already be refused when the hello goes out
+        await call.write(
+            tunnel_pb2.ConnectRequest(
+                hello=tunnel_pb2.AgentHello(
+                    tenant=relay.tenant, key_id=1, agent_nonce=os.urandom(16), protocol_version=1
+                )
+            )
         )
-    )
     assert await expect_closed(call) == grpc.StatusCode.UNAUTHENTICATED
+    silent = tunnel_pb2_grpc.TunnelServiceStub(ch).Connect(metadata=(("authorization", "Bearer nope"),))
+    async with asyncio.timeout(1):  # no waiting for a hello that would be refused anyway
+        assert await expect_closed(silent) == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_answer_to_a_call_never_issued_closes_the_tunnel(relay: RunningRelay) -> None:
