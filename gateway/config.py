@@ -30,6 +30,10 @@ Example (``deploy/demo/gateway.toml`` is a complete one)::
     client_cert_name = "acme-erp"             # optional (needs server.client_ca): the agent's TLS client
                                               # certificate must carry this name (CN or SAN)
 
+    [[operators]]                             # optional: the relay operator's monitoring, which may read every
+    name = "monitoring"                       # tenant's health (onlineconnect.tenant.<name>)
+    token_sha256 = "…"                        # SHA-256 of its bearer token (`onlineconnect keygen agent-token`)
+
     [cluster]                                 # optional: several replicas linked through NATS (docs/scaling.md)
     nats = "nats://127.0.0.1:4222"            # absent table: single-process mode, no NATS needed
     replica = "gw-1"                          # this replica's name in logs (default: the host name)
@@ -84,6 +88,14 @@ class AgentCredential:
     token_sha256: str
     tenants: frozenset[str]
     client_cert_name: str | None = None  # with mutual TLS: a name the agent's client certificate must carry
+
+
+@dataclass(frozen=True)
+class OperatorCredential:
+    """A token of the relay operator (monitoring): may read every tenant's health, nothing else."""
+
+    name: str
+    token_sha256: str
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,7 @@ class GatewayConfig:
     tenants: dict[str, TenantConfig]
     shops: dict[str, ShopCredential] = field(default_factory=dict)  # by key hash
     agents: dict[str, AgentCredential] = field(default_factory=dict)  # by token hash
+    operators: dict[str, OperatorCredential] = field(default_factory=dict)  # by token hash
     log_format: str = "console"
     log_level: str = "info"
     metrics_listen: str | None = None  # host:port of the Prometheus endpoint; None: no endpoint
@@ -200,6 +213,7 @@ class GatewayConfig:
                 }
                 for a in self.agents.values()
             ],
+            "operators": [{"name": o.name, "token_sha256": o.token_sha256[:8] + "…"} for o in self.operators.values()],
         }
 
 
@@ -366,6 +380,13 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
             raise a.error("client_cert_name", "needs server.client_ca (the CA that signs agent client certificates)")
         agents[digest] = AgentCredential(name=name, token_sha256=digest, tenants=allowed, client_cert_name=cert_name)
         a.reject_unknown()
+
+    operators: dict[str, OperatorCredential] = {}
+    for o in root.tables("operators"):
+        name = o.str("name")
+        digest = _hash_field(o, "token_sha256")
+        operators[digest] = OperatorCredential(name=name, token_sha256=digest)
+        o.reject_unknown()
     root.reject_unknown()
     return GatewayConfig(
         source=root.source,
@@ -380,6 +401,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         tenants=tenants,
         shops=shops,
         agents=agents,
+        operators=operators,
         log_format=log_format,
         log_level=log_level,
         metrics_listen=metrics_listen,

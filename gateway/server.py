@@ -17,7 +17,6 @@ import grpc
 import structlog
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from onlineconnect._codegen import DESCRIPTOR_SET
@@ -28,6 +27,7 @@ from .auth import Authenticator
 from .config import GatewayConfig
 from .connect import TunnelEndpoint
 from .drain import drain
+from .health import GatewayHealth
 from .metrics import GatewayMetrics
 from .registry import Registry, tenant_health_name
 from .relay import Relay
@@ -97,7 +97,7 @@ class GatewayServer:
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self.health = HealthServicer()
+        self.health = GatewayHealth(lambda: self.config)  # tenant health needs a shop key or operator token
         self._health_tasks: set[asyncio.Task[Any]] = set()
         self.auth = Authenticator(config)
         self.registry = Registry(

@@ -112,7 +112,9 @@ async def test_drain_finishes_calls_in_flight_turns_not_serving_and_sends_agents
         stopping = asyncio.create_task(gw.stop(5.0))
         while gw.relay.accepting:
             await asyncio.sleep(0.005)
-        status = await health.Check(health_pb2.HealthCheckRequest(service="onlineconnect.tenant.demo"), timeout=5)
+        status = await health.Check(
+            health_pb2.HealthCheckRequest(service="onlineconnect.tenant.demo"), metadata=SHOP_AUTH, timeout=5
+        )
         assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await stub0.GetOrder(ORDER, metadata=SHOP_AUTH, timeout=5)

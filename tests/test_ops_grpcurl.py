@@ -90,11 +90,20 @@ def test_error_status_reaches_grpcurl(stack: Stack) -> None:
 
 
 def test_health_check_of_the_tenant(stack: Stack) -> None:
-    """grpc.health.v1.Health/Check reports the server and the connected tenant as SERVING."""
-    for service in ("", "onlineconnect.tenant.demo"):
-        out = grpcurl("-d", json.dumps({"service": service}), stack.address, "grpc.health.v1.Health/Check")
+    """grpc.health.v1.Health/Check reports the server to anyone and the connected tenant to its shop as SERVING;
+    without the key the tenant answers NotFound, exactly like a tenant that does not exist."""
+    for auth, service in (([], ""), (AUTH, "onlineconnect.tenant.demo")):
+        out = grpcurl(*auth, "-d", json.dumps({"service": service}), stack.address, "grpc.health.v1.Health/Check")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["status"] == "SERVING"
+    real, unknown = (
+        grpcurl(
+            "-d", json.dumps({"service": f"onlineconnect.tenant.{t}"}), stack.address, "grpc.health.v1.Health/Check"
+        )
+        for t in ("demo", "nobody")
+    )
+    assert real.returncode == unknown.returncode != 0
+    assert "Code: NotFound" in real.stderr and real.stderr == unknown.stderr
 
 
 def test_readme_grpcurl_calls_all_succeed(stack: Stack) -> None:

@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ops_stack import SHOP_KEY, demo_stack
 from prometheus_client.parser import text_string_to_metric_families
 
+from onlineconnect.testing import SHOP_KEY as TEST_SHOP_KEY
 from onlineconnect.testing import running_relay
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
 
@@ -31,35 +32,40 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-async def health(channel: grpc.aio.Channel, service: str) -> int:
-    """The health status of ``service`` on the gateway behind ``channel``."""
-    resp = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+async def health(channel: grpc.aio.Channel, service: str, key: str = TEST_SHOP_KEY) -> int:
+    """The health status of ``service`` on the gateway behind ``channel``, asked with shop key ``key``."""
+    resp = await health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service=service), metadata=(("authorization", f"Bearer {key}"),), timeout=5
+    )
     status: int = resp.status
     return status
 
 
 async def wait_health(channel: grpc.aio.Channel, service: str, want: int) -> None:
-    """Waits (up to 10 s) until ``service`` reports ``want``."""
+    """Waits (up to 10 s) until ``service`` reports ``want`` to the demo tenant's shop key."""
     async with asyncio.timeout(10):
         while await health(channel, service) != want:
             await asyncio.sleep(0.02)
 
 
 async def test_tenant_health_follows_its_agent_both_ways() -> None:
-    """``onlineconnect.tenant.<name>`` is NOT_SERVING without an agent, SERVING with one, NOT_SERVING after it left."""
+    """``onlineconnect.tenant.<name>`` is NOT_SERVING without an agent, SERVING with one, NOT_SERVING after it left
+    (asked with the tenant's shop key; tests/test_health_auth.py covers who may ask)."""
     async with running_relay(FakeHandlers(), start_agent=False, extra_tenants={"other": bytes(16)}) as relay:
         ch = relay.shop_channel()
         assert await health(ch, "") == SERVING  # the server as a whole takes calls and tunnels
         assert await health(ch, "onlineconnect.tenant.demo") == NOT_SERVING
         await relay.start_agent()
         await wait_health(ch, "onlineconnect.tenant.demo", SERVING)
-        assert await health(ch, "onlineconnect.tenant.other") == NOT_SERVING  # another tenant is not affected
+        other = await health(ch, "onlineconnect.tenant.other", f"{TEST_SHOP_KEY}-other")
+        assert other == NOT_SERVING  # another tenant is not affected
         await relay.stop_agents()
         await wait_health(ch, "onlineconnect.tenant.demo", NOT_SERVING)
 
 
 async def test_health_of_an_unknown_service_is_not_found() -> None:
-    """A tenant the gateway does not serve answers NOT_FOUND, so a typo in a probe is noticed."""
+    """A tenant the gateway does not serve answers NOT_FOUND, so a typo in a probe is noticed (also by an operator
+    or a shop, whose key is valid)."""
     async with running_relay(FakeHandlers(), start_agent=False) as relay:
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await health(relay.shop_channel(), "onlineconnect.tenant.nobody")
