@@ -30,7 +30,6 @@ from procs import (  # noqa: E402
     Proc,
     free_port,
     start,
-    wait_serving,
     write_agent_config,
     write_gateway_config,
 )
@@ -40,10 +39,16 @@ ORDER = ("4711", "091782005")  # the product sheet's order in the demo ERP
 SKU = "851888-XS-KI"  # the product sheet's polo shirt
 POSTCODE = "68766"  # Hockenheim
 MB = 1024 * 1024
+# Read when a benchmark script starts (it imports this module first), before it loads the machine itself.
+LOAD_AT_START = [round(x, 2) for x in os.getloadavg()]
 
 
 def machine() -> dict[str, object]:
-    """Where the numbers were measured: Python, kernel, usable CPUs, memory, load average."""
+    """Where the numbers were measured: Python, kernel, usable CPUs, memory, load average at start and end.
+
+    The 1-minute load average at the start tells how busy the shared machine was before the run; at the end it
+    includes the benchmark's own load.
+    """
     mem_kb = 0
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
@@ -53,7 +58,8 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "cpus": len(os.sched_getaffinity(0)),
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -185,6 +191,35 @@ def relay_stack(folder: Path, erp: Path, *, direct: bool = False, agent_extra: s
             if proc is not None:
                 with contextlib.suppress(Exception):
                     proc.stop(timeout=20)
+
+
+def tenant_serving(address: str, tenant: str = "demo", *, timeout: float = 1.0) -> bool:
+    """Whether the gateway reports ``tenant`` SERVING to a shop of that tenant (a fresh channel each time).
+
+    The shop key goes along: a tenant's health is that tenant's business, so a gateway may refuse to tell it to
+    anyone without that tenant's shop key (or an operator token).
+    """
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(address) as ch:
+        try:
+            r = health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), metadata=AUTH, timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+    return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def wait_serving(address: str, tenant: str = "demo", timeout: float = 20) -> None:
+    """Waits until the gateway reports ``tenant`` SERVING (an agent is connected), asking as the tenant's shop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tenant_serving(address, tenant):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
 
 
 def wait_port(port: int, timeout: float = 20) -> None:
