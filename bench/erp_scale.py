@@ -7,7 +7,8 @@ worker thread does it, without the tunnel: median and p99 over many calls on ran
     python -m onlineconnect.agent.erp.bigseed postgresql+psycopg://postgres@127.0.0.1/oc_bench_big --create
     python bench/erp_scale.py --big postgresql+psycopg://postgres@127.0.0.1/oc_bench_big
 
-The small demo is loaded into a scratch database on the same server and dropped afterwards.
+The small demo is loaded into a scratch database on the same server and dropped afterwards. Writes
+``bench/results/erp-scale-<time>.json`` and ``erp-scale-latest.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
+from harness import RESULTS, write_results
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
 from onlineconnect.agent.erp.demo.export import export_demo, scratch_database
@@ -56,8 +58,8 @@ def _measure(fn: Callable[[], object], calls: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
-def run(label: str, url: str, calls: int) -> None:
-    """Prints median and p99 of GetOrder and ListOrders (first page of 20) on the database at ``url``."""
+def run(label: str, url: str, calls: int) -> dict[str, object]:
+    """Prints and returns median and p99 of GetOrder and ListOrders (first page of 20) on the database at ``url``."""
     db = SqlAlchemyDatabase(url, load_mapping())
     try:
         queries = OrderQueries(db, OrderSettings(archive_root=Path("/nonexistent")))
@@ -76,11 +78,14 @@ def run(label: str, url: str, calls: int) -> None:
 
         with db.engine.connect() as conn:
             orders = conn.exec_driver_sql("SELECT COUNT(*) FROM orders").scalar_one()
+        result: dict[str, object] = {"orders": orders, "calls": calls}
         for name, fn in (("GetOrder", get_order), ("ListOrders", list_orders)):
             median, p99 = _measure(fn, calls)
+            result[name] = {"median_ms": round(median, 3), "p99_ms": round(p99, 3)}
             print(
                 f"{label:6} {orders:>9} orders  {name:10} median {median:6.2f} ms  p99 {p99:6.2f} ms  ({calls} calls)"
             )
+        return result
     finally:
         db.close()
 
@@ -89,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", required=True, help="URL of the database filled by onlineconnect.agent.erp.bigseed")
     parser.add_argument("--calls", type=int, default=2000, help="calls per measurement")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the result files")
     args = parser.parse_args(argv)
     server = sa.make_url(args.big).set(database="postgres").render_as_string(hide_password=False)
     with scratch_database(server, prefix="oc_bench_") as small, tempfile.TemporaryDirectory() as tmp:
         export_demo(small, Path(tmp) / "archive")
-        run("demo", small, args.calls)
-    run("large", args.big, args.calls)
+        demo = run("demo", small, args.calls)
+    large = run("large", args.big, args.calls)
+    path = write_results("erp-scale", {"demo": demo, "large": large}, args.out)
+    print(f"written: {path} and erp-scale-latest.json")
     return 0
 
 

@@ -10,8 +10,6 @@ and p50/p90/p99 latency for both and their ratio, and writes ``bench/results/rel
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -22,10 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from harness import wait_serving, write_results  # noqa: E402
+
 from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
 
 from loadgen import Job, run  # noqa: E402
-from procs import SHOP_KEY, free_port, start, wait_serving, write_agent_config, write_gateway_config  # noqa: E402
+from procs import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config  # noqa: E402
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 
@@ -136,25 +136,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{d['p99_ms']:>7.2f} | {r['rps']:>10.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} | "  # type: ignore[index]
             f"{row['throughput_ratio']:>6.2f} {row['added_p50_ms']:>8.3f}"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    doc = {
-        "time": stamp,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
-        "seconds_per_point": args.seconds,
-        "results": results,
-    }
-    for name in (f"relay-{stamp}.json", "relay-latest.json"):
-        (args.out / name).write_text(json.dumps(doc, indent=2) + "\n")
+    errors = sum(int(row[mode]["errors"]) for row in results for mode in ("direct", "relay"))  # type: ignore[index]
+    if errors:
+        print(f"\n{errors} calls failed during the measurement (see 'errors' per point)")
+    doc = {"seconds_per_point": args.seconds, "failed_calls": errors, "results": results}
+    path = write_results("relay", doc, args.out)
     chart(results, args.out / "relay-latest.png")
-    print(f"\nwritten: {args.out / f'relay-{stamp}.json'} and relay-latest.json/.png")
+    print(f"\nwritten: {path} and relay-latest.json/.png")
     return 0
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))
 
 
 if __name__ == "__main__":
