@@ -58,11 +58,11 @@ bench-cluster: $(VENV)/.installed ## One vs. two gateway replicas and the NATS h
 	$(PY) bench/cluster_bench.py
 
 .PHONY: fuzz
-fuzz: $(VENV)/.installed ## Long hostile-input run: 100,000 cases against envelope and relay (writes bench/results/fuzz-latest.json)
+fuzz: $(VENV)/.installed ## Long hostile-input run: 100,000 cases against envelope and relay, every OK answer checked (writes bench/results/fuzz-latest.json)
 	$(PY) bench/fuzz_long.py --cases 100000
 
 .PHONY: chaos
-chaos: $(VENV)/.installed ## Kill gateway, agent and database under load; fails on any wrong or hanging answer
+chaos: $(VENV)/.installed ## Kill and freeze gateway, agent and PostgreSQL under load, judge every answer against the ERP; exit 1 unless PASS
 	$(PY) bench/chaos.py
 
 $(BUF): $(NODE_EXAMPLE)/package-lock.json
