@@ -2,6 +2,10 @@
 
 Schema files ``NN_*.sql`` in this folder run in name order; then every seeder module listed in ``SEEDERS`` runs
 its ``seed(conn, archive_dir)`` function.
+
+The file is in WAL mode, as a SQLite ERP should be next to the agent: readers and the writer no longer block each
+other, so an agent in the middle of a query (or frozen there) never holds up a write of the ERP. In the default
+rollback-journal mode a reader's lock makes every writer wait until the query ends.
 """
 
 from __future__ import annotations
@@ -35,10 +39,14 @@ def create_demo_erp(db_path: Path, archive_dir: Path) -> None:
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp)
     try:
+        conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
         conn.executescript(schema_sql())
         for name in SEEDERS:
             importlib.import_module(f"{__name__}.{name}").seed(conn, archive_dir)
         conn.commit()
     finally:
-        conn.close()
+        conn.close()  # the last connection checkpoints the WAL into the file and removes it
+    # A -wal or -shm file left by the replaced database must not be paired with the new one.
+    for suffix in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
     tmp.replace(db_path)
