@@ -14,13 +14,14 @@ Example (``deploy/demo/gateway.toml`` is a complete one)::
     # while rotating: keys = { 1 = { key = "env:OC_ACME_KEY_1", retire_after = "2026-12-01T00:00:00Z" },
     #                          2 = "env:OC_ACME_KEY_2" }
     max_in_flight = 64                        # requests forwarded to this tenant's ERP at once
+    max_in_flight_per_shop = 48               # … of which one shop key may hold (default: three quarters)
 
     [[shops]]
     name = "acme-shop"
     tenant = "acme"
     key_sha256 = "9f86d0…"                    # SHA-256 of the shop's API key; the key itself is never stored
     rpcs = ["*"]
-    rate_limit = { per_second = 50, burst = 100 }          # optional, whole key
+    rate_limit = { per_second = 50, burst = 100 }          # whole key; default 200/s, burst 400; false: none
     customer_rate_limit = { per_second = 2, burst = 10 }   # optional, per customer_number
 
     [[agents]]
@@ -60,12 +61,16 @@ class RateLimit:
     burst: int
 
 
+DEFAULT_SHOP_RATE_LIMIT = RateLimit(per_second=200.0, burst=400)
+
+
 @dataclass(frozen=True)
 class ShopCredential:
     """A shop API key: its hash, its tenant, the RPCs it may call (method names or "*") and its rate limits.
 
-    ``rate_limit`` covers all calls made with the key; ``customer_rate_limit`` each end customer's calls
-    (by the request's ``customer_number``) separately. None: no limit.
+    ``rate_limit`` covers all calls made with the key (on by default: :data:`DEFAULT_SHOP_RATE_LIMIT`, so one
+    shop cannot flood the relay unnoticed); ``customer_rate_limit`` each end customer's calls (by the request's
+    ``customer_number``) separately. None: no limit.
     """
 
     name: str
@@ -112,6 +117,7 @@ class TenantConfig:
     stock_cache_serve_stale: bool = False
     max_in_flight: int = 64
     retire_after: dict[int, float] = field(default_factory=dict)
+    max_in_flight_per_shop: int = 48  # of max_in_flight, what one shop key may hold
 
     def key(self, key_id: int, now: float) -> bytes | None:
         """The key with ``key_id`` if it is configured and not retired at ``now`` (UNIX time), else None."""
@@ -160,6 +166,12 @@ class GatewayConfig:
     metrics_listen: str | None = None  # host:port of the Prometheus endpoint; None: no endpoint
     agent_listen: str | None = None  # second port for agents only, client certificate required (mutual TLS)
     cluster: ClusterConfig | None = None  # None: single-process mode (no NATS)
+    # Bounds per shop connection and on memory (docs/configuration.md, "Limits").
+    max_concurrent_streams: int = 100  # calls at once on one HTTP/2 connection
+    max_connection_age: float = 1800.0  # seconds before a connection is asked to go away (GOAWAY) …
+    max_connection_age_grace: float = 65.0  # … and then closed, with whatever is still in it
+    shop_buffer_bytes: int = 64 * 1024 * 1024  # answers written to shops and not yet read, whole gateway
+    shop_buffer_bytes_per_key: int = 8 * 1024 * 1024  # … per shop key
 
     def printable(self) -> dict[str, object]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -173,6 +185,11 @@ class GatewayConfig:
                 "agent_listen": self.agent_listen or "",
                 "default_deadline_seconds": self.default_deadline,
                 "max_deadline_seconds": self.max_deadline,
+                "max_concurrent_streams": self.max_concurrent_streams,
+                "max_connection_age_seconds": self.max_connection_age,
+                "max_connection_age_grace_seconds": self.max_connection_age_grace,
+                "max_unread_mib": self.shop_buffer_bytes // (1024 * 1024),
+                "max_unread_mib_per_shop": self.shop_buffer_bytes_per_key // (1024 * 1024),
             },
             "log": {"format": self.log_format, "level": self.log_level},
             "metrics": {"listen": self.metrics_listen or ""},
@@ -189,6 +206,7 @@ class GatewayConfig:
                     "stock_cache_ttl_seconds": t.stock_cache_ttl,
                     "stock_cache_serve_stale": t.stock_cache_serve_stale,
                     "max_in_flight": t.max_in_flight,
+                    "max_in_flight_per_shop": t.max_in_flight_per_shop,
                     "retire_after": {str(k): v for k, v in t.retire_after.items()},
                 }
                 for t in self.tenants.values()
@@ -270,10 +288,16 @@ def _timestamp(sec: Section, name: str) -> float:
     return moment.timestamp()
 
 
-def _rate_limit(sec: Section, name: str) -> RateLimit | None:
-    """``{ per_second = 5, burst = 20 }`` (burst defaults to per_second, at least 1) or None if absent."""
+def _rate_limit(sec: Section, name: str, default: RateLimit | None = None) -> RateLimit | None:
+    """``{ per_second = 5, burst = 20 }`` (burst defaults to per_second, at least 1); ``false``: none; absent:
+    ``default``."""
     if name not in sec.data:
+        return default
+    if sec.data[name] is False:
+        sec.bool(name)  # mark it read
         return None
+    if not isinstance(sec.data[name], dict):
+        raise sec.error(name, "expected { per_second = …, burst = … } or false (no limit)")
     t = sec.table(name)
     per_second = t.float("per_second", min=0.001, max=1e6)
     burst = t.int("burst", max(1, round(per_second)), min=1, max=10**7)
@@ -306,6 +330,12 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         raise server.error("tls_cert", "tls_cert and tls_key are required unless insecure = true (loopback only)")
     default_deadline = server.float("default_deadline_seconds", 10.0, min=0.01, max=3600)
     max_deadline = server.float("max_deadline_seconds", 60.0, min=0.01, max=3600)
+    max_streams = server.int("max_concurrent_streams", 100, min=1, max=10000)
+    max_age = server.float("max_connection_age_seconds", 1800.0, min=10, max=7 * 86400)
+    # Calls end by max_deadline, so a grace a little longer than that lets every call on an old connection finish.
+    max_age_grace = server.float("max_connection_age_grace_seconds", max_deadline + 5, min=1, max=3600)
+    unread_mib = server.int("max_unread_mib", 64, min=1, max=64 * 1024)
+    unread_mib_shop = server.int("max_unread_mib_per_shop", min(8, unread_mib), min=1, max=unread_mib)
     server.reject_unknown()
 
     log_format, log_level = parse_log(root)
@@ -341,7 +371,8 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
             keys=keys,
             stock_cache_ttl=t.float("stock_cache_ttl_seconds", 0.0, min=0, max=86400),
             stock_cache_serve_stale=t.bool("stock_cache_serve_stale", False),
-            max_in_flight=t.int("max_in_flight", 64, min=1, max=100000),
+            max_in_flight=(cap := t.int("max_in_flight", 64, min=1, max=100000)),
+            max_in_flight_per_shop=t.int("max_in_flight_per_shop", max(1, cap * 3 // 4), min=1, max=cap),
             retire_after=retire_after,
         )
         t.reject_unknown()
@@ -362,7 +393,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
             tenant=tenant,
             key_sha256=digest,
             rpcs=rpcs,
-            rate_limit=_rate_limit(s, "rate_limit"),
+            rate_limit=_rate_limit(s, "rate_limit", DEFAULT_SHOP_RATE_LIMIT),
             customer_rate_limit=_rate_limit(s, "customer_rate_limit"),
         )
         s.reject_unknown()
@@ -406,6 +437,11 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         log_level=log_level,
         metrics_listen=metrics_listen,
         cluster=cluster,
+        max_concurrent_streams=max_streams,
+        max_connection_age=max_age,
+        max_connection_age_grace=max_age_grace,
+        shop_buffer_bytes=unread_mib * 1024 * 1024,
+        shop_buffer_bytes_per_key=unread_mib_shop * 1024 * 1024,
     )
 
 

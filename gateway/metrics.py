@@ -3,9 +3,12 @@
 Every gateway has its own :class:`prometheus_client.CollectorRegistry`, so several gateways in one process (tests,
 embedded use) never share or collide on series. What is measured:
 
-* ``onlineconnect_gateway_requests_total{rpc,tenant,code}`` and ``onlineconnect_gateway_request_seconds{rpc,tenant}``
-  — every shop call, from :class:`~onlineconnect.gateway.relay.Relay`'s observer;
-* ``onlineconnect_gateway_requests_in_flight{rpc}`` — shop calls being served (a server interceptor);
+* ``onlineconnect_gateway_requests_total{rpc,tenant,code,protocol}`` and
+  ``onlineconnect_gateway_request_seconds{rpc,tenant}`` — every shop call through either door (``protocol`` is
+  ``grpc`` or ``connect``), from :class:`~onlineconnect.gateway.relay.Relay`'s observer;
+* ``onlineconnect_gateway_requests_in_flight{rpc,protocol}`` — shop calls being served;
+* ``onlineconnect_gateway_shop_unread_bytes`` — answers handed to shops and not yet read (the memory budget), and
+  ``onlineconnect_gateway_shop_not_reading_total{tenant}`` — calls given up because the shop did not read;
 * ``onlineconnect_gateway_tunnels_connected{tenant}``, ``onlineconnect_gateway_tunnel_calls_in_flight{tenant}`` —
   read from the tunnel registry at scrape time;
 * ``onlineconnect_gateway_tunnel_connects_total{tenant}`` (a tenant's reconnects are its connects after the first)
@@ -20,8 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import grpc
 import structlog
@@ -99,45 +101,6 @@ class _TunnelCollector(Collector):
         yield from (connected, calls, connects, received, sent)
 
 
-class _InFlight(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Counts shop calls being served, per RPC (tunnel streams and health checks are left out)."""
-
-    def __init__(self, gauge: Gauge, paths: frozenset[str]) -> None:
-        self.gauge = gauge
-        self.paths = paths
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        path = handler_call_details.method
-        if handler is None or path not in self.paths:
-            return handler
-        gauge = self.gauge.labels(rpc=path.rsplit("/", 1)[-1])
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                with gauge.track_inprogress():
-                    return await inner(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer, handler.response_serializer)
-        if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
-
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                with gauge.track_inprogress():
-                    async for item in inner_stream(request, context):
-                        yield item
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
-
-
 class GatewayMetrics:
     """The gateway's metrics: an observer for the relay, an interceptor for the server and the HTTP endpoint."""
 
@@ -145,8 +108,8 @@ class GatewayMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "onlineconnect_gateway_requests",
-            "Shop calls answered, by RPC, tenant and gRPC status code",
-            ["rpc", "tenant", "code"],
+            "Shop calls answered, by RPC, tenant, gRPC status code and door (grpc or connect)",
+            ["rpc", "tenant", "code", "protocol"],
             registry=self.registry,
         )
         self.latency = Histogram(
@@ -158,25 +121,47 @@ class GatewayMetrics:
         )
         self.in_flight = Gauge(
             "onlineconnect_gateway_requests_in_flight",
-            "Shop calls being served right now, by RPC",
-            ["rpc"],
+            "Shop calls being served right now, by RPC and door",
+            ["rpc", "protocol"],
+            registry=self.registry,
+        )
+        self.unread = Gauge(
+            "onlineconnect_gateway_shop_unread_bytes",
+            "Bytes of answers handed to shops and not yet read by them (bounded by [server] max_unread_mib)",
+            registry=self.registry,
+        )
+        self.not_reading = Counter(
+            "onlineconnect_gateway_shop_not_reading",
+            "Shop calls given up because the shop did not read the answer before the deadline",
+            ["tenant"],
             registry=self.registry,
         )
         self.tunnels = _TunnelCollector(registry)
         self.registry.register(self.tunnels)
-        self._paths = frozenset(c.path for c in calls)
         self._server: asyncio.Server | None = None
         self.port = 0
 
-    def observe(self, call: Call, tenant: str, code: grpc.StatusCode, seconds: float) -> None:
+    def call_started(self, call: Call, protocol: str) -> None:
+        """The relay's observer: a shop call arrived."""
+        self.in_flight.labels(rpc=call.method, protocol=protocol).inc()
+
+    def call_finished(
+        self, call: Call, tenant: str, protocol: str, code: grpc.StatusCode, seconds: float, *, counted: bool
+    ) -> None:
         """The relay's observer: counts one finished shop call and its latency."""
         tenant = tenant or "-"  # calls refused before the key was known (UNAUTHENTICATED)
-        self.requests.labels(rpc=call.method, tenant=tenant, code=code.name).inc()
+        if counted:
+            self.in_flight.labels(rpc=call.method, protocol=protocol).dec()
+        self.requests.labels(rpc=call.method, tenant=tenant, code=code.name, protocol=protocol).inc()
         self.latency.labels(rpc=call.method, tenant=tenant).observe(seconds)
 
-    def interceptor(self) -> grpc.aio.ServerInterceptor:
-        """A server interceptor that keeps ``requests_in_flight`` up to date."""
-        return _InFlight(self.in_flight, self._paths)
+    def shop_not_reading(self, tenant: str) -> None:
+        """The relay's observer: a call was given up because its shop did not read the answer."""
+        self.not_reading.labels(tenant=tenant or "-").inc()
+
+    def watch_budget(self, held: Callable[[], int]) -> None:
+        """Reads the memory budget's held bytes at scrape time."""
+        self.unread.set_function(held)
 
     def render(self) -> bytes:
         """The current metrics in the Prometheus text format."""

@@ -3,11 +3,14 @@ requests in flight per tenant.
 
 Rate limits keep one shop (or one scripted customer account) from using up a merchant's ERP; the in-flight cap
 protects the ERP itself, whatever the number of shops: a tenant's agent never gets more than
-``TenantConfig.max_in_flight`` requests at once from one gateway. A refused call gets ``RESOURCE_EXHAUSTED`` and
+``TenantConfig.max_in_flight`` requests at once from one gateway, and one shop key never more than
+``TenantConfig.max_in_flight_per_shop`` of them, so a single misbehaving shop cannot take all of a tenant's slots.
+A slot counts work the agent is doing: it is given back when the agent's answer (for a stream: its last part) has
+arrived, whether or not the shop has read it yet. A refused call gets ``RESOURCE_EXHAUSTED`` and
 the trailing metadata ``retry-after-ms``, the time after which a retry can succeed.
 
-Admission also decodes the shop's request once, so malformed bytes (truncated messages, invalid UTF-8 in a string
-field) are refused here with ``INVALID_ARGUMENT`` instead of travelling to the agent, and the per-customer limit
+:func:`decode_request` decodes the shop's request once, so malformed bytes (truncated messages, invalid UTF-8 in a
+string field) are refused with ``INVALID_ARGUMENT`` instead of travelling to the agent, and the per-customer limit
 can read ``customer_number``.
 """
 
@@ -80,25 +83,29 @@ class Admission:
         self._shops: dict[tuple[str, RateLimit], TokenBucket] = {}
         self._customers: OrderedDict[tuple[str, RateLimit, str], TokenBucket] = OrderedDict()
         self._in_flight: dict[str, int] = {}
+        self._shop_in_flight: dict[tuple[str, str], int] = {}
         self.update(config)
 
     def update(self, config: GatewayConfig) -> None:
         """Takes over reloaded limits. Buckets of unchanged limits keep their state; others start full."""
         self._caps = {t.name: t.max_in_flight for t in config.tenants.values()}
+        self._shop_caps = {t.name: t.max_in_flight_per_shop for t in config.tenants.values()}
         live = {(s.key_sha256, s.rate_limit) for s in config.shops.values()}
         self._shops = {k: b for k, b in self._shops.items() if k in live}
         live_c = {(s.key_sha256, s.customer_rate_limit) for s in config.shops.values()}
         for k in [k for k in self._customers if (k[0], k[1]) not in live_c]:
             del self._customers[k]
 
-    def admit(self, shop: ShopCredential, call: Call, request: bytes) -> None:
+    def admit(self, shop: ShopCredential, message: Message) -> None:
         """Checks a shop call against its key's and its customer's rate limits.
 
+        Args:
+            shop: The calling key.
+            message: The decoded request (see :func:`decode_request`).
+
         Raises:
-            InvalidArgument: the request bytes are not a valid message of the call's type.
             RateLimited: a limit is exhausted.
         """
-        message = decode_request(call, request)
         now = self._clock()
         if shop.rate_limit is not None:
             key = (shop.key_sha256, shop.rate_limit)
@@ -128,12 +135,12 @@ class Admission:
         """Requests of ``tenant`` forwarded and not yet answered."""
         return self._in_flight.get(tenant, 0)
 
-    @contextlib.contextmanager
-    def slot(self, tenant: str) -> Iterator[None]:
-        """Holds one of the tenant's in-flight slots for the duration of the block.
+    def acquire(self, tenant: str, shop: str) -> Callable[[], None]:
+        """Takes one of the tenant's and one of the shop's in-flight slots; returns the (idempotent) release.
 
         Raises:
-            RateLimited: all ``max_in_flight`` slots are taken.
+            RateLimited: all ``max_in_flight`` slots of the tenant, or all ``max_in_flight_per_shop`` of the shop,
+                are taken.
         """
         used = self._in_flight.get(tenant, 0)
         cap = self._caps.get(tenant, 64)
@@ -142,8 +149,39 @@ class Admission:
                 f"tenant {tenant!r} has {cap} requests in flight to its ERP, the configured maximum; retry shortly",
                 0.1,
             )
+        key = (tenant, shop)
+        shop_used = self._shop_in_flight.get(key, 0)
+        shop_cap = self._shop_caps.get(tenant, cap)
+        if shop_used >= shop_cap:
+            raise RateLimited(
+                f"shop {shop!r} has {shop_cap} requests in flight to its tenant's ERP, the configured maximum per "
+                "shop; retry shortly",
+                0.1,
+            )
         self._in_flight[tenant] = used + 1
+        self._shop_in_flight[key] = shop_used + 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._in_flight[tenant] -= 1
+            left = self._shop_in_flight[key] - 1
+            if left:
+                self._shop_in_flight[key] = left
+            else:
+                del self._shop_in_flight[key]
+
+        return release
+
+    @contextlib.contextmanager
+    def slot(self, tenant: str, shop: str) -> Iterator[None]:
+        """Holds one of the tenant's and the shop's in-flight slots for the duration of the block (see
+        :meth:`acquire`)."""
+        release = self.acquire(tenant, shop)
         try:
             yield
         finally:
-            self._in_flight[tenant] -= 1
+            release()

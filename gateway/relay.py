@@ -1,29 +1,44 @@
-"""The shop-facing services: OrderService and StockService, answered by forwarding over the tenant's tunnel.
+"""The relay chain: every shop call, whichever door it came through, passes the same steps once.
 
-Each RPC of :data:`onlineconnect.calls.CALLS` gets a generic handler working on encoded bytes: the gateway checks
-the shop's key, picks the tenant's tunnel and splices the request into the tunnel unchanged; the agent's encoded
-answer goes back to the shop unchanged. The tenant comes from the key, never from the request.
+A door (:mod:`.shop_grpc` for gRPC, :mod:`.http_door` for HTTP/JSON over the Connect protocol) turns what
+arrived into a :class:`ShopCall` — the RPC's row of :data:`onlineconnect.calls.CALLS`, the encoded request, the
+headers, the caller's timeout — and hands it to :meth:`Relay.unary` or :meth:`Relay.stream`. The chain then:
+
+1. gives the call a request id (the caller's ``x-request-id`` if well-formed) and a capped deadline;
+2. authenticates the shop key and checks its RPC scope (the tenant comes from the key, never from the request);
+3. checks the request's size and decodes it once (malformed bytes: ``INVALID_ARGUMENT``);
+4. admits it: rate limits per key and per customer, and the memory budget of unread answers (:mod:`.budget`);
+5. answers cacheable stock calls from the tenant's cache, else forwards to one of the tenant's agents over this
+   replica's tunnels (one retry on another agent), or to a replica that has one (the cluster link). The
+   in-flight caps per tenant and per shop are held while the agent works on the call.
+
+Errors are raised as :class:`~onlineconnect.errors.OnlineConnectError` subclasses; each door maps them once to
+its own protocol. The door writes the answer within the call's deadline while holding its bytes in the budget
+(:meth:`Relay.hold`) and reports the outcome with :meth:`Relay.finished` (metrics, one log line per failure).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 import structlog
 
-from onlineconnect.calls import CALLS, Call
+from onlineconnect.calls import Call
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, OnlineConnectError, Unavailable, status_from_int
 from onlineconnect.v1 import tunnel_pb2
 
 from .auth import Authenticator
+from .budget import ByteBudget
 from .config import GatewayConfig, ShopCredential
-from .ratelimit import Admission, RateLimited
+from .ratelimit import Admission, decode_request
 from .registry import Registry
 from .stock_cache import CachePolicy, StockCache, cache_key
 
@@ -38,29 +53,90 @@ MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
+ORDER_CACHE_CONTROL = "private, no-store"  # order data concerns one customer: never stored by anyone
+
 
 class AgentError(OnlineConnectError):
     """The agent answered with an error status; it goes to the shop as it is (never cached, never stale-served)."""
 
     def __init__(self, status: grpc.StatusCode, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.code = status
 
 
 _UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
-Observer = Callable[[Call, str, grpc.StatusCode, float], None]
+
+class Observer(Protocol):
+    """Receives every finished shop call (the gateway's metrics)."""
+
+    def call_started(self, call: Call, protocol: str) -> None:
+        """A shop call arrived."""
+
+    def call_finished(
+        self, call: Call, tenant: str, protocol: str, code: grpc.StatusCode, seconds: float, *, counted: bool
+    ) -> None:
+        """A shop call ended with ``code`` after ``seconds``; ``counted``: :meth:`call_started` was called for it."""
+
+    def shop_not_reading(self, tenant: str) -> None:
+        """A call was given up because its shop did not read the answer."""
 
 
-def request_id_from(metadata: Any) -> str:
+def request_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
     """The caller's ``x-request-id`` if it is well-formed, else a fresh one."""
-    for item in metadata or ():
-        if item.key == "x-request-id":
-            value = item.value if isinstance(item.value, str) else ""
-            if _REQUEST_ID.match(value):
+    for key, value in metadata or ():
+        if key == "x-request-id":
+            if isinstance(value, str) and _REQUEST_ID.match(value):
                 return value
             break
     return uuid.uuid4().hex[:16]
+
+
+@dataclass
+class ShopCall:
+    """One shop call as a door hands it to the relay.
+
+    Attributes:
+        call: The RPC's row of the calls table.
+        payload: The encoded (binary protobuf) request.
+        metadata: Headers as (lower-case name, value) pairs: ``authorization``, ``x-request-id`` …
+        timeout: Seconds the caller waits (``grpc-timeout`` / ``Connect-Timeout-Ms``); None: none was sent.
+        protocol: ``grpc`` or ``connect``: the door, as the metrics' label.
+        peer: The caller's address, for logs.
+        request_id: Set on construction: the caller's ``x-request-id`` if well-formed, else a fresh one.
+        tenant: Set by the relay once the shop key is known.
+        shop: Set by the relay: the shop key's credential.
+        deadline: Set by the relay: event-loop time by which the call must have ended (default and cap applied).
+        cache_control: Set by the relay: the HTTP ``Cache-Control`` the answer may carry.
+    """
+
+    call: Call
+    payload: bytes
+    metadata: Sequence[tuple[str, Any]]
+    timeout: float | None
+    protocol: str
+    peer: str = ""
+    request_id: str = field(init=False)
+    tenant: str = ""
+    shop: ShopCredential | None = None
+    deadline: float = 0.0
+    cache_control: str = ORDER_CACHE_CONTROL
+    started: float = field(init=False)
+    counted: bool = False  # the observer was told it started (the in-flight gauge)
+    ended: bool = False
+
+    def __post_init__(self) -> None:
+        self.request_id = request_id_from(self.metadata)
+        self.started = time.perf_counter()
+
+    @property
+    def shop_name(self) -> str:
+        """The calling shop key's configured name (empty before authentication)."""
+        return self.shop.name if self.shop is not None else ""
+
+    def left(self) -> float:
+        """Seconds until the deadline (may be negative)."""
+        return self.deadline - asyncio.get_running_loop().time()
 
 
 class Relay:
@@ -80,6 +156,7 @@ class Relay:
         self.registry = registry
         self.observe = observe
         self.admission = Admission(config)
+        self.budget = ByteBudget(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
         self.cluster: ClusterLink | None = None  # set by the server when [cluster] is configured
         self.accepting = True  # False while the replica drains: new shop calls go elsewhere
         self.cache = cache or StockCache(
@@ -101,7 +178,7 @@ class Relay:
         try:
             result: bytes = await forward()
         except (Unavailable, DeadlineExceeded, AgentError) as exc:
-            if isinstance(exc, AgentError) and exc.status not in _UNREACHABLE:
+            if isinstance(exc, AgentError) and exc.code not in _UNREACHABLE:
                 raise
             stale = self.cache.get_stale(tenant, key)
             if stale is None:
@@ -110,19 +187,6 @@ class Relay:
             return stale[0].SerializeToString()
         self.cache.put(tenant, key, call.response_type.FromString(result))  # type: ignore[arg-type]
         return result
-
-    def _deadline(self, context: grpc.aio.ServicerContext) -> float:
-        remaining = context.time_remaining()
-        if remaining is None:
-            return self.config.default_deadline
-        return min(float(remaining), self.config.max_deadline)
-
-    def _route(self, call: Call, request: bytes, context: grpc.aio.ServicerContext) -> ShopCredential:
-        shop = self.auth.shop(context.invocation_metadata(), call.method)
-        if len(request) > MAX_SHOP_REQUEST_BYTES:
-            raise InvalidArgument(f"request of {len(request)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
-        self.admission.admit(shop, call, request)
-        return shop
 
     # -- paths to an agent: this replica's tunnels (retried once on another agent), else another replica ------
 
@@ -165,7 +229,7 @@ class Relay:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
         answer: RelayResponse | None = None
         try:
-            with self.admission.slot(tenant):
+            with self.admission.slot(tenant, shop):
                 answer = await tunnel.unary(call, request, deadline=deadline, request_id=request_id, shop=shop)
             if answer.code != grpc.StatusCode.UNAVAILABLE.value[0]:
                 return answer
@@ -182,14 +246,18 @@ class Relay:
         if other is None:
             assert elsewhere is not None
             return await elsewhere(left)
-        with self.admission.slot(tenant):
+        with self.admission.slot(tenant, shop):
             return await other.unary(call, request, deadline=left, request_id=request_id, shop=shop)
 
     async def local_stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
     ) -> AsyncIterator[RelayResponse]:
         """Forwards a streaming call over one of this replica's tunnels; retried once on another agent if the
-        first one disappears before the first part arrived (after that, a retry would repeat parts)."""
+        first one disappears before the first part arrived (after that, a retry would repeat parts).
+
+        The in-flight slot is given back as soon as the agent has sent its last part (or the call ended), not
+        when the shop has read it: a shop that reads slowly, or never, holds no capacity of the tenant's ERP.
+        """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         tunnel = self.registry.pick(tenant)
@@ -197,13 +265,13 @@ class Relay:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
         started = False
         while True:
+            release = self.admission.acquire(tenant, shop)
             try:
-                with self.admission.slot(tenant):
-                    async for part in tunnel.stream(
-                        call, request, deadline=end - loop.time(), request_id=request_id, shop=shop
-                    ):
-                        started = True
-                        yield part
+                async for part in tunnel.stream(
+                    call, request, deadline=end - loop.time(), request_id=request_id, shop=shop, on_done=release
+                ):
+                    started = True
+                    yield part
                 return
             except Unavailable:
                 other = None if started else self.registry.pick(tenant, exclude=tunnel)
@@ -212,6 +280,8 @@ class Relay:
                 started = True  # only one retry
                 log.info("call.retried", rpc=call.method, tenant=tenant, request_id=request_id)
                 tunnel = other
+            finally:
+                release()
 
     async def forward_unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
@@ -244,94 +314,112 @@ class Relay:
         async for part in parts:
             yield part
 
-    def _done(self, call: Call, tenant: str, code: grpc.StatusCode, started: float) -> None:
+    # -- the chain both doors call --------------------------------------------------------------------------------
+
+    def _admit(self, sc: ShopCall) -> ShopCredential:
+        """Steps 1 to 4: deadline, key and scope, size and shape of the request, rate limits and the memory budget."""
+        if self.observe is not None and not sc.counted:
+            sc.counted = True
+            self.observe.call_started(sc.call, sc.protocol)
+        timeout = self.config.default_deadline if sc.timeout is None else sc.timeout
+        sc.deadline = asyncio.get_running_loop().time() + max(0.0, min(timeout, self.config.max_deadline))
+        shop = self.auth.shop(sc.metadata, sc.call.method)
+        sc.shop, sc.tenant = shop, shop.tenant
+        if len(sc.payload) > MAX_SHOP_REQUEST_BYTES:
+            raise InvalidArgument(f"request of {len(sc.payload)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
+        message = decode_request(sc.call, sc.payload)
+        self.admission.admit(shop, message)
+        self.budget.admit(shop.key_sha256, shop.name)
+        self._check_accepting()
+        if sc.call.cacheable:
+            ttl = self.cache.policy(shop.tenant).ttl_seconds
+            sc.cache_control = f"max-age={int(ttl)}" if ttl >= 1 else "no-cache"
+        return shop
+
+    async def unary(self, sc: ShopCall) -> bytes:
+        """Answers a unary shop call: the encoded response message.
+
+        Raises:
+            OnlineConnectError: a subclass whose ``code`` is the call's status (rate limits: ``RateLimited``).
+        """
+        self._admit(sc)
+
+        async def forward() -> bytes:
+            left = sc.left()
+            if left <= 0:
+                raise DeadlineExceeded("the call's deadline passed before it reached the agent")
+            resp = await self.forward_unary(
+                sc.call, sc.tenant, sc.payload, deadline=left, request_id=sc.request_id, shop=sc.shop_name
+            )
+            if resp.code != 0:
+                raise AgentError(status_from_int(resp.code), resp.message)
+            out: bytes = getattr(resp, sc.call.response_field)
+            return out
+
+        if sc.call.cacheable and self.cache.policy(sc.tenant).enabled:
+            return await self._forward_cached(sc.call, sc.payload, sc.tenant, forward)
+        return await forward()
+
+    async def stream(self, sc: ShopCall) -> AsyncIterator[bytes]:
+        """Answers a streaming shop call: the encoded response messages, in order.
+
+        Raises:
+            OnlineConnectError: before the first message or between messages.
+        """
+        self._admit(sc)
+        field_name = sc.call.response_field
+        parts = self.forward_stream(
+            sc.call, sc.tenant, sc.payload, deadline=max(0.001, sc.left()), request_id=sc.request_id, shop=sc.shop_name
+        )
+        try:
+            async for part in parts:
+                if part.code != 0:
+                    raise AgentError(status_from_int(part.code), part.message)
+                chunk: bytes = getattr(part, field_name)
+                if chunk:
+                    yield chunk
+        finally:
+            await parts.aclose()  # type: ignore[attr-defined]
+
+    def hold(self, sc: ShopCall, nbytes: int) -> contextlib.AbstractContextManager[None]:
+        """Books ``nbytes`` of ``sc``'s answer in the memory budget while the door writes them to the shop."""
+        key = sc.shop.key_sha256 if sc.shop is not None else ""
+        return self.budget.hold(key, nbytes)
+
+    def abandoned(self, sc: ShopCall, nbytes: int) -> None:
+        """The door gave up writing ``nbytes`` to a shop that does not read: they stay booked until the
+        connection is surely closed (its maximum age plus grace)."""
+        key = sc.shop.key_sha256 if sc.shop is not None else ""
+        self.budget.abandon(key, nbytes, self.config.max_connection_age + self.config.max_connection_age_grace)
         if self.observe is not None:
-            self.observe(call, tenant, code, time.perf_counter() - started)
+            self.observe.shop_not_reading(sc.tenant)
+        log.warning(
+            "call.shop_not_reading",
+            rpc=sc.call.method,
+            tenant=sc.tenant,
+            shop=sc.shop_name,
+            request_id=sc.request_id,
+            protocol=sc.protocol,
+            peer=sc.peer,
+            unsent_bytes=nbytes,
+        )
 
-    async def _fail(
-        self,
-        context: grpc.aio.ServicerContext,
-        call: Call,
-        tenant: str,
-        rid: str,
-        started: float,
-        code: grpc.StatusCode,
-        message: str,
-        exc: OnlineConnectError | None = None,
-    ) -> None:
-        log.info("call.failed", rpc=call.method, tenant=tenant, request_id=rid, code=code.name, message=message)
-        self._done(call, tenant, code, started)
-        retry = exc.trailers() if isinstance(exc, RateLimited) else ()
-        context.set_trailing_metadata((("x-request-id", rid), *retry))
-        await context.abort(code, message)
-
-    def unary_handler(self, call: Call) -> grpc.RpcMethodHandler:
-        """The generic unary handler for ``call``."""
-        field = call.response_field
-
-        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            started = time.perf_counter()
-            rid = request_id_from(context.invocation_metadata())
-            tenant = ""
-            try:
-                shop = self._route(call, request, context)
-                tenant = shop.tenant
-
-                async def forward() -> bytes:
-                    resp = await self.forward_unary(
-                        call, tenant, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
-                    )
-                    if resp.code != 0:
-                        raise AgentError(status_from_int(resp.code), resp.message)
-                    out: bytes = getattr(resp, field)
-                    return out
-
-                if call.cacheable and self.cache.policy(tenant).enabled:
-                    result = await self._forward_cached(call, request, tenant, forward)
-                else:
-                    result = await forward()
-            except AgentError as exc:
-                await self._fail(context, call, tenant, rid, started, exc.status, exc.message)
-                raise AssertionError("unreachable") from None
-            except OnlineConnectError as exc:
-                await self._fail(context, call, tenant, rid, started, exc.code, exc.message, exc)
-                raise AssertionError("unreachable") from None
-            self._done(call, tenant, grpc.StatusCode.OK, started)
-            context.set_trailing_metadata((("x-request-id", rid),))
-            return result
-
-        return grpc.unary_unary_rpc_method_handler(handle)
-
-    def stream_handler(self, call: Call) -> grpc.RpcMethodHandler:
-        """The generic server-streaming handler for ``call``."""
-        field = call.response_field
-
-        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-            started = time.perf_counter()
-            rid = request_id_from(context.invocation_metadata())
-            tenant = ""
-            try:
-                shop = self._route(call, request, context)
-                tenant = shop.tenant
-                async for part in self.forward_stream(
-                    call, tenant, request, deadline=self._deadline(context), request_id=rid, shop=shop.name
-                ):
-                    if part.code != 0:
-                        await self._fail(context, call, tenant, rid, started, status_from_int(part.code), part.message)
-                    chunk: bytes = getattr(part, field)
-                    if chunk:
-                        yield chunk
-            except OnlineConnectError as exc:
-                await self._fail(context, call, tenant, rid, started, exc.code, exc.message, exc)
-            self._done(call, tenant, grpc.StatusCode.OK, started)
-            context.set_trailing_metadata((("x-request-id", rid),))
-
-        return grpc.unary_stream_rpc_method_handler(handle)
-
-    def generic_handlers(self) -> list[grpc.GenericRpcHandler]:
-        """One generic handler per service, covering every RPC in the calls table."""
-        by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
-        for call in CALLS:
-            handler = self.stream_handler(call) if call.streaming else self.unary_handler(call)
-            by_service.setdefault(call.service, {})[call.method] = handler
-        return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]
+    def finished(self, sc: ShopCall, code: grpc.StatusCode, message: str = "") -> None:
+        """The door reports how ``sc`` ended: metrics, and one log line if it failed. Idempotent."""
+        if sc.ended:
+            return
+        sc.ended = True
+        if code != grpc.StatusCode.OK:
+            log.info(
+                "call.failed",
+                rpc=sc.call.method,
+                tenant=sc.tenant,
+                request_id=sc.request_id,
+                protocol=sc.protocol,
+                code=code.name,
+                message=message,
+            )
+        if self.observe is not None:
+            self.observe.call_finished(
+                sc.call, sc.tenant, sc.protocol, code, time.perf_counter() - sc.started, counted=sc.counted
+            )

@@ -34,7 +34,18 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("onlineconnect.gateway.reload")
 
-_STARTUP_ONLY = ("listen", "insecure", "tls_cert", "tls_key", "client_ca", "log_format", "log_level")
+_STARTUP_ONLY = (
+    "listen",
+    "insecure",
+    "tls_cert",
+    "tls_key",
+    "client_ca",
+    "log_format",
+    "log_level",
+    "max_concurrent_streams",
+    "max_connection_age",
+    "max_connection_age_grace",
+)
 
 
 def apply_config(server: GatewayServer, config: GatewayConfig) -> list[str]:
@@ -55,6 +66,7 @@ def apply_config(server: GatewayServer, config: GatewayConfig) -> list[str]:
     server.auth.update(config)
     server.relay.config = config
     server.relay.admission.update(config)
+    server.relay.budget.update(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
     for t in config.tenants.values():
         server.relay.cache.set_policy(
             t.name, CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)

@@ -32,6 +32,7 @@ from .metrics import GatewayMetrics
 from .registry import Registry, tenant_health_name
 from .relay import Relay
 from .reload import Reloader
+from .shop_grpc import GrpcDoor
 
 if TYPE_CHECKING:
     from .cluster import ClusterLink
@@ -50,6 +51,22 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 ]
+
+
+
+def connection_limits(config: GatewayConfig) -> list[tuple[str, int]]:
+    """gRPC server options bounding each connection: streams at once, and its age.
+
+    A connection older than ``max_connection_age`` is sent GOAWAY (clients reconnect transparently) and closed
+    after the grace period with whatever is still in it: the only way to free what gRPC buffers for a shop that
+    stopped reading. Agents' tunnels are moved to a fresh connection before that (``Drain``, see
+    :mod:`.connect`).
+    """
+    return [
+        ("grpc.max_concurrent_streams", config.max_concurrent_streams),
+        ("grpc.max_connection_age_ms", int(config.max_connection_age * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(config.max_connection_age_grace * 1000)),
+    ]
 
 
 def _drop_json_names(messages: Any) -> None:
@@ -106,7 +123,8 @@ class GatewayServer:
             on_change=lambda tunnel, added: self.metrics.tunnels.changed(tunnel, added),
         )
         self.metrics = GatewayMetrics(self.registry, CALLS)
-        self.relay = Relay(config, self.auth, self.registry, observe=self.metrics.observe)
+        self.relay = Relay(config, self.auth, self.registry, observe=self.metrics)
+        self.metrics.watch_budget(lambda: self.relay.budget.held)
         self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
         self.cluster: ClusterLink | None = None  # [cluster]: the link to the other replicas through NATS
         if config.cluster is not None:
@@ -150,10 +168,13 @@ class GatewayServer:
     async def start(self) -> int:
         """Binds the listen address and starts serving; returns the bound port (useful with port 0)."""
         server = grpc.aio.server(
-            interceptors=[self.metrics.interceptor()],
-            options=[("grpc.max_receive_message_length", MAX_RECEIVE_BYTES), *KEEPALIVE_OPTIONS],
+            options=[
+                ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+                *KEEPALIVE_OPTIONS,
+                *connection_limits(self.config),
+            ],
         )
-        server.add_generic_rpc_handlers([*self.relay.generic_handlers(), self.tunnels.handler()])
+        server.add_generic_rpc_handlers([*GrpcDoor(self.relay).generic_handlers(), self.tunnels.handler()])
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
             DocumentedReflection(
@@ -207,7 +228,8 @@ class GatewayServer:
         if grace > 0:
             grace = await drain(self, grace)  # agents move to other replicas first (gateway/drain.py)
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        stops = [self.server.stop(grace)]
+        await asyncio.gather(*stops)
         self.server = None
         if self.cluster is not None:
             await self.cluster.stop(grace)

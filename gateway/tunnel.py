@@ -4,12 +4,18 @@ An :class:`AgentTunnel` exists from the moment an agent proved it holds the tena
 Calls are forwarded as encoded ``TunnelMessage`` bytes (the shop's request is spliced in, never decoded) and their
 answers are matched by call id. When the stream ends for any reason, every call still waiting fails at once with
 ``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
+
+The agent is held to what it was granted (as in grpctunnel's ``flow_control.go``): a streaming call may have at
+most :data:`STREAM_WINDOW` parts outstanding beyond the credits the gateway returned, each at most
+:data:`MAX_PART_BYTES`, and a unary answer at most :data:`MAX_ANSWER_BYTES`. An agent that sends past that is
+broken or rogue: :meth:`AgentTunnel.deliver` raises :class:`~onlineconnect.errors.EnvelopeError`, which ends the
+tunnel as a protocol violation, so no agent can make the gateway buffer more than its windows.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -24,8 +30,14 @@ log = structlog.get_logger("onlineconnect.gateway.tunnel")
 
 STREAM_WINDOW = 32  # chunks of a streaming answer the agent may send ahead of the shop (≈ 2 MiB of PDF)
 CREDIT_BATCH = 8  # credits go back in batches: one small frame per 8 chunks instead of one per chunk
+MAX_PART_BYTES = 256 * 1024  # one part of a streaming answer (the agent sends 64 KiB PDF chunks)
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a unary answer; gRPC clients refuse larger messages by default anyway
 
 _CANCEL = tunnel_pb2.CancelCall()
+
+
+def _noop() -> None:
+    pass
 
 
 @dataclass
@@ -33,7 +45,9 @@ class _Pending:
     call: Call
     future: asyncio.Future[tunnel_pb2.RelayResponse] | None = None
     queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] | None = None
-    done: bool = field(default=False)
+    granted: int = 0  # parts of a stream the agent may have sent so far (window plus credits returned)
+    received: int = 0
+    on_done: Callable[[], None] = field(default=_noop)  # the agent has nothing more to send for this call
 
 
 class AgentTunnel:
@@ -73,8 +87,11 @@ class AgentTunnel:
         return call_id
 
     def _cancel(self, call_id: int) -> None:
-        if self._pending.pop(call_id, None) is not None and not self.closed:
-            self.link.send(tunnel_pb2.TunnelMessage(call_id=call_id, cancel=_CANCEL).SerializeToString())
+        pending = self._pending.pop(call_id, None)
+        if pending is not None:
+            pending.on_done()
+            if not self.closed:
+                self.link.send(tunnel_pb2.TunnelMessage(call_id=call_id, cancel=_CANCEL).SerializeToString())
 
     async def unary(
         self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str
@@ -105,16 +122,28 @@ class AgentTunnel:
                 self._cancel(call_id)
 
     async def stream(
-        self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str
+        self,
+        call: Call,
+        encoded_request: bytes,
+        *,
+        deadline: float,
+        request_id: str,
+        shop: str,
+        on_done: Callable[[], None] = _noop,
     ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
         """Forwards a streaming call and yields its answer messages with flow control.
 
         The agent may run STREAM_WINDOW messages ahead; each message the shop took returns one credit (sent in
         batches of CREDIT_BATCH), so a slow shop slows the agent instead of filling the gateway's memory.
+
+        Args:
+            on_done: Called once when the agent has nothing more to send (last part or error arrived, call
+                cancelled, tunnel closed), possibly before the caller has taken every part.
         """
         call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
         queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] = asyncio.Queue()
-        self._pending[call_id] = _Pending(call=call, queue=queue)
+        pending = _Pending(call=call, queue=queue, granted=STREAM_WINDOW, on_done=on_done)
+        self._pending[call_id] = pending
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         finished = False
@@ -136,6 +165,7 @@ class AgentTunnel:
                     return
                 owed += 1
                 if owed >= CREDIT_BATCH and not self.closed:
+                    pending.granted += owed
                     self.link.send(
                         tunnel_pb2.TunnelMessage(
                             call_id=call_id, window_update=tunnel_pb2.WindowUpdate(credits=owed)
@@ -145,6 +175,7 @@ class AgentTunnel:
         finally:
             if not finished:
                 self._cancel(call_id)
+            on_done()
 
     # -- receiving ----------------------------------------------------------------------------------------------
 
@@ -152,7 +183,8 @@ class AgentTunnel:
         """Dispatches the answers in one received bundle to their waiting calls.
 
         Raises:
-            EnvelopeError: the agent answered a call id the gateway never issued (a rogue or broken agent).
+            EnvelopeError: the agent answered a call id the gateway never issued, sent a part beyond the window it
+                was granted, or an answer larger than allowed (a rogue or broken agent).
         """
         for msg in tunnel_pb2.RelayBundle.FromString(plaintext).messages:
             if not msg.HasField("response"):
@@ -164,14 +196,28 @@ class AgentTunnel:
                     raise EnvelopeError(f"agent answered call {call_id}, which was never issued")
                 continue  # answered after the caller gave up: drop it
             resp = msg.response
+            size = resp.ByteSize()
             if pending.future is not None:
+                if size > MAX_ANSWER_BYTES:
+                    raise EnvelopeError(
+                        f"agent answered call {call_id} with {size} bytes, more than the maximum {MAX_ANSWER_BYTES}"
+                    )
                 del self._pending[call_id]
                 if not pending.future.done():
                     pending.future.set_result(resp)
             elif pending.queue is not None:
+                if not resp.final and resp.code == 0:  # the closing part (or an error) needs no credit
+                    pending.received += 1
+                if pending.received > pending.granted:
+                    raise EnvelopeError(
+                        f"agent sent part {pending.received} of call {call_id} beyond its window of {pending.granted}"
+                    )
+                if size > MAX_PART_BYTES:
+                    raise EnvelopeError(f"agent sent a part of {size} bytes, more than the maximum {MAX_PART_BYTES}")
                 if resp.final or resp.code != 0:
                     resp.final = True
                     del self._pending[call_id]
+                    pending.on_done()
                 pending.queue.put_nowait(resp)
 
     def fail_all(self, reason: str) -> None:
@@ -182,6 +228,7 @@ class AgentTunnel:
         self.close_reason = reason
         pending, self._pending = self._pending, {}
         for p in pending.values():
+            p.on_done()
             exc = Unavailable(f"the tenant's agent disconnected while answering ({reason})")
             if p.future is not None and not p.future.done():
                 p.future.set_exception(exc)

@@ -37,6 +37,8 @@ NONCE_BYTES = 16
 TAG_BYTES = 16
 MAX_BYTES_PER_KEY = 8 * 1024 * 1024
 MAX_FRAME_BYTES = 64 * 1024
+# A bundle spans several frames only when it holds one large answer; gRPC clients refuse messages over 4 MiB.
+MAX_BUNDLE_BYTES = 4 * 1024 * 1024 + MAX_FRAME_BYTES
 PROTOCOL_VERSION = 1
 
 AGENT_TO_GATEWAY = b"a2g"
@@ -179,7 +181,7 @@ class Opener(_Direction):
 class Reassembler:
     """Joins the plaintexts of frames flagged ``more`` into whole bundles, with a size cap against memory abuse."""
 
-    def __init__(self, opener: Opener, *, max_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(self, opener: Opener, *, max_bytes: int = MAX_BUNDLE_BYTES) -> None:
         self._opener = opener
         self._parts: list[bytes] = []
         self._size = 0

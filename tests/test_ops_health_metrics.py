@@ -113,7 +113,7 @@ async def test_in_flight_gauge_counts_a_running_call() -> None:
         )
         await handlers.started.wait()
         now = samples(relay.gateway.metrics.render().decode())
-        assert now[("onlineconnect_gateway_requests_in_flight", (("rpc", "GetOrder"),))] == 1
+        assert now[("onlineconnect_gateway_requests_in_flight", (("protocol", "grpc"), ("rpc", "GetOrder")))] == 1
         assert now[("onlineconnect_gateway_tunnel_calls_in_flight", (("tenant", "demo"),))] == 1
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -140,10 +140,12 @@ def test_metrics_endpoint_of_a_running_gateway(tmp_path: Path) -> None:
             stock_pb2.GetStoreStockRequest(sku="851888-XS-KI"), metadata=auth
         )
         got = samples(scrape(stack.metrics_port))
-        ok = (("code", "OK"), ("rpc", "GetOrder"), ("tenant", "demo"))
+        grpc_ = ("protocol", "grpc")
+        ok = (("code", "OK"), grpc_, ("rpc", "GetOrder"), ("tenant", "demo"))
         assert got[("onlineconnect_gateway_requests_total", ok)] == 1
         assert got[("onlineconnect_gateway_requests_total", (("code", "NOT_FOUND"), *ok[1:]))] == 1
-        assert got[("onlineconnect_gateway_requests_total", (("code", "OK"), ("rpc", "GetStoreStock"), ok[2]))] == 1
+        stock = (("code", "OK"), grpc_, ("rpc", "GetStoreStock"), ("tenant", "demo"))
+        assert got[("onlineconnect_gateway_requests_total", stock)] == 1
         assert got[("onlineconnect_gateway_request_seconds_count", (("rpc", "GetOrder"), ("tenant", "demo")))] == 2
         assert got[("onlineconnect_gateway_tunnels_connected", (("tenant", "demo"),))] == 1
         assert got[("onlineconnect_gateway_tunnel_bytes_sent_total", (("tenant", "demo"),))] > 0

@@ -10,15 +10,11 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 import pytest
 
-from onlineconnect.envelope import PROTOCOL_VERSION, SessionSecret, session_pair
-from onlineconnect.testing import AGENT_TOKEN, RunningRelay, running_relay
+from onlineconnect.testing import RunningRelay, running_relay
 from onlineconnect.v1 import tunnel_pb2, tunnel_pb2_grpc
 
 from fakes import FakeHandlers
-
-READY = tunnel_pb2.TunnelBundle(
-    messages=[tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION))]
-).SerializeToString()
+from rogue_agent import READY, expect_closed, handshake
 
 
 @pytest.fixture
@@ -26,32 +22,6 @@ async def relay() -> AsyncIterator[RunningRelay]:
     """A gateway without an agent."""
     async with running_relay(FakeHandlers(), start_agent=False) as r:
         yield r
-
-
-async def handshake(relay: RunningRelay, *, token: str = AGENT_TOKEN, key: bytes | None = None, key_id: int = 1):  # type: ignore[no-untyped-def]
-    """Opens Connect, sends AgentHello and returns (call, sealer, opener)."""
-    ch = relay.shop_channel()
-    call = tunnel_pb2_grpc.TunnelServiceStub(ch).Connect(metadata=(("authorization", f"Bearer {token}"),))
-    nonce = os.urandom(16)
-    hello = tunnel_pb2.AgentHello(
-        tenant=relay.tenant, agent_id="rogue", key_id=key_id, agent_nonce=nonce, protocol_version=PROTOCOL_VERSION
-    )
-    await call.write(tunnel_pb2.ConnectRequest(hello=hello))
-    welcome = (await call.read()).welcome
-    secret = SessionSecret(key_id, key or relay.key, nonce, welcome.gateway_nonce)
-    sealer, opener = session_pair(secret, agent=True)
-    return call, sealer, opener
-
-
-async def expect_closed(call: grpc.aio.StreamStreamCall) -> grpc.StatusCode:
-    """Reads until the gateway ends the stream; returns the status."""
-    async with asyncio.timeout(5):
-        try:
-            while await call.read() is not grpc.aio.EOF:
-                pass
-        except grpc.aio.AioRpcError as exc:
-            return exc.code()
-        return await call.code()
 
 
 async def test_honest_handshake_registers(relay: RunningRelay) -> None:
