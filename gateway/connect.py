@@ -63,12 +63,13 @@ _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=
 
 
 class _Refused(Exception):
-    """A handshake step failed: the status that ends the stream, and what the one log line says besides."""
+    """A handshake step failed: the status that ends the stream, and the one log line's event and fields."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, **fields: object) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, *, event: str = "tunnel.refused", **fields: object) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.event = event  # tunnel.rejected for a sealed frame that fails authentication, as after registration
         self.fields = fields
 
 
@@ -313,7 +314,7 @@ class TunnelEndpoint:
                     raise EnvelopeError("the first sealed message must be TunnelReady")
             except EnvelopeError as exc:
                 message = f"tunnel closed: rejected: {exc.message}"
-                raise _Refused(grpc.StatusCode.PERMISSION_DENIED, message, **who) from None
+                raise _Refused(grpc.StatusCode.PERMISSION_DENIED, message, event="tunnel.rejected", **who) from None
             return
 
     async def connect(self, _requests: Any, context: grpc.aio.ServicerContext) -> None:
@@ -323,7 +324,7 @@ class TunnelEndpoint:
             hs = await self._hello(context)
             await self._ready(context, hs)
         except _Refused as exc:
-            log.warning("tunnel.refused", reason=exc.message, peer=context.peer(), **exc.fields)
+            log.warning(exc.event, reason=exc.message, peer=context.peer(), **exc.fields)
             await context.abort(exc.code, exc.message)
         except asyncio.CancelledError:  # the agent gave up, or the gateway is stopping
             log.info("tunnel.refused", reason="stream cancelled during the handshake", peer=context.peer())
