@@ -11,8 +11,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onlineconnect.cli import wait_tenant_serving
-
 BIN = Path(sys.executable).parent
 TENANT_KEY = "00112233445566778899aabbccddeeff"
 SHOP_KEY = "proc-shop-key"
@@ -121,10 +119,27 @@ def start(name: str, args: list[str], folder: Path) -> Proc:
     return Proc(name, popen, log)
 
 
-def wait_serving(address: str, tenant: str = "demo", timeout: float = 20) -> None:
-    """Waits until the gateway reports ``tenant`` SERVING (an agent is connected)."""
-    if not wait_tenant_serving(address, tenant, timeout):
-        raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
+def wait_serving(address: str, tenant: str = "demo", timeout: float = 20, *, key: str = SHOP_KEY) -> None:
+    """Waits until the gateway reports ``tenant`` SERVING (an agent is connected), asking with shop key ``key``
+    (a tenant's health is shown only to its own shops and to operators)."""
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    request = health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}")
+    auth = (("authorization", f"Bearer {key}"),)
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        while time.monotonic() < deadline:
+            try:
+                if stub.Check(request, metadata=auth, timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
 
 
 def listening_sockets(pid: int) -> list[str]:
