@@ -11,14 +11,22 @@ line breaks its own hash, a removed or reordered line breaks ``seq`` and ``prev`
 cannot show by itself is lines cut off at the end; ``verify`` prints the count and the last hash so an operator
 can compare them with a copy kept elsewhere (the agent logs them as ``audit.opened`` at every start).
 
-The log records who asked for which customer's data and what the answer was — never the data itself.
+The log records who asked for which customer's data and what the answer was — never the data itself. Customer
+numbers are personal data, so the file is private to the agent's user: it is created with mode 0600 in a
+directory the agent creates with mode 0700. At start the agent checks both and refuses to run (exit code 2, the
+error names the path and the ``chmod`` that fixes it) if the directory or an existing file can be read by group
+or others. It does not change permissions itself: the directory may be shared with other software (``/var/log``)
+or managed by configuration tools, and a silent ``chmod`` there would surprise whoever set it up. On Windows the
+folder's ACL governs access and the mode bits are not checked.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +39,24 @@ log = structlog.get_logger("onlineconnect.agent.audit")
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "tenant", "shop", "rpc", "customer", "code", "ms", "request_id")
+
+
+class AuditPermissionError(PermissionError):
+    """The audit file or its directory is open to group or others; the agent refuses to start (expected)."""
+
+
+def _check_private(path: Path, what: str, mode: int) -> None:
+    """Raises AuditPermissionError if ``path`` grants any permission to group or others (POSIX only)."""
+    if os.name == "nt":
+        return
+    actual = stat.S_IMODE(path.stat().st_mode)
+    if actual & 0o077:
+        raise AuditPermissionError(
+            errno.EACCES,
+            f"{what} {path} is open to group or others (mode {actual:04o}) but the audit log names customers; "
+            f"restrict it with: chmod {mode:o} {path}",
+            str(path),
+        )
 
 
 def _digest(prev: str, record: dict[str, Any]) -> str:
@@ -58,14 +84,23 @@ def _last_line(path: Path) -> bytes | None:
 
 
 class AuditLog:
-    """Appends hash-chained records to one file. Thread-safe; one writer process per file."""
+    """Appends hash-chained records to one file. Thread-safe; one writer process per file.
+
+    Raises:
+        AuditPermissionError: the directory or an existing file is open to group or others.
+        OSError: the file cannot be created or opened.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._seq = 0
         self._prev = GENESIS
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)  # the umask can only take bits away
+        _check_private(path.parent, "audit directory", 0o700)
+        if path.exists():
+            _check_private(path, "audit file", 0o600)
         if path.exists() and path.stat().st_size:
             last = _last_line(path)
             if last is not None:
@@ -75,8 +110,9 @@ class AuditLog:
                 except (ValueError, KeyError, TypeError):
                     # Keep appending (requests must be recorded), but make the break visible: verify will flag it.
                     log.error("audit.tail_unreadable", file=str(path))
-        # Line-buffered append: each record reaches the OS as a whole line at once.
-        self._fh = path.open("a", encoding="utf-8", buffering=1)
+        # Line-buffered append: each record reaches the OS as a whole line at once. Created 0600 whatever the umask.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fh = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
         log.info("audit.opened", file=str(path), records=self._seq, head=self._prev)
 
     def record(
