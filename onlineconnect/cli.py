@@ -51,13 +51,29 @@ def _grpcurl_lines(address: str) -> str:
             f'  grpcurl -plaintext {auth} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' {address} onlineconnect.v1.OrderService/GetReorderItems',
             f'  grpcurl -plaintext {auth} -d \'{{"sku":"851888-XS-KI","location":{{"postcode":"68766","country":"DE"}}}}\' {address} onlineconnect.v1.StockService/GetStoreStock',
             f'  grpcurl -plaintext {auth} -d \'{{"skus":["851888-XS-KI","851888-M-MA"]}}\' {address} onlineconnect.v1.StockService/BatchGetStoreStock',
-            f'  grpcurl -plaintext -d \'{{"service":"onlineconnect.tenant.demo"}}\' {address} grpc.health.v1.Health/Check',
+            f'  grpcurl -plaintext {auth} -d \'{{"service":"onlineconnect.tenant.demo"}}\' {address} grpc.health.v1.Health/Check',
         ]
     )
 
 
-def wait_tenant_serving(address: str, tenant: str, timeout: float) -> bool:
-    """Polls the gateway's health until ``tenant`` is SERVING (an agent connected); False after ``timeout``."""
+def _curl_lines(http_address: str) -> str:
+    auth = "-H 'authorization: Bearer demo-shop-key'"
+    json_type = "-H 'content-type: application/json'"
+    return "\n".join(
+        [
+            f'  curl -sS {auth} {json_type} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' http://{http_address}/onlineconnect.v1.OrderService/GetOrder',
+            f'  curl -sS -G {auth} -d encoding=json --data-urlencode \'message={{"sku":"851888-XS-KI"}}\' http://{http_address}/onlineconnect.v1.StockService/GetStoreStock',
+            f"  curl -fsS -OJ {auth} http://{http_address}/v1/customers/4711/orders/091782005/invoices/D-1000001.pdf",
+            f"  curl -sS http://{http_address}/openapi.json",
+        ]
+    )
+
+
+def wait_tenant_serving(address: str, tenant: str, timeout: float, *, shop_key: str | None = None) -> bool:
+    """Polls the gateway's health until ``tenant`` is SERVING (an agent connected); False after ``timeout``.
+
+    A tenant's health is told only to that tenant's shops (or operators): pass one of its shop keys.
+    """
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -66,7 +82,11 @@ def wait_tenant_serving(address: str, tenant: str, timeout: float) -> bool:
         stub = health_pb2_grpc.HealthStub(ch)
         while time.monotonic() < deadline:
             try:
-                r = stub.Check(health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), timeout=1)
+                r = stub.Check(
+                    health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"),
+                    metadata=(("authorization", f"Bearer {shop_key}"),) if shop_key else None,
+                    timeout=1,
+                )
                 if r.status == health_pb2.HealthCheckResponse.SERVING:
                     return True
             except grpc.RpcError:
@@ -101,13 +121,15 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
         # The reference storefront: a shop that reaches the gateway only through the generated gRPC client.
         shop = ["--gateway", address, "--shop-key", "demo-shop-key", "--listen", "127.0.0.1:8080"]
         procs.append(subprocess.Popen([sys.executable, "-m", "onlineconnect.storefront", *shop]))
-        if not wait_tenant_serving(address, "demo", 30):
+        if not wait_tenant_serving(address, "demo", 30, shop_key="demo-shop-key"):
             print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
             return 1
         print(
             "\nOnline Connect demo is running: gateway on 127.0.0.1:50051, agent connected for tenant 'demo'.\n"
             "Shop API key: demo-shop-key (valid only in this demo). Try:\n\n"
             + _grpcurl_lines(address)
+            + "\n\nThe same over HTTP/JSON (Connect protocol) on 127.0.0.1:8081:\n\n"
+            + _curl_lines("127.0.0.1:8081")
             + "\n\nStorefront: http://127.0.0.1:8080/  (sign in as demo customer 4711, 4712 or 4713; ?lang=en for English)"
             + "\n\nPress Ctrl-C to stop.\n",
             flush=True,

@@ -24,8 +24,8 @@ def _free(port: int) -> bool:
 
 @pytest.fixture
 def demo_ports_free() -> None:
-    """The demo's fixed ports (50051 gateway, 8080 storefront) must be free."""
-    need_service(_free(50051) and _free(8080), "ports 50051/8080 are busy (is a demo running?)")
+    """The demo's fixed ports (50051 gateway, 8081 its HTTP listener, 8080 storefront) must be free."""
+    need_service(_free(50051) and _free(8081) and _free(8080), "ports 50051/8081/8080 are busy (is a demo running?)")
 
 
 def test_demo_prints_grpcurl_calls_and_stops_cleanly_on_ctrl_c(demo_ports_free: None, tmp_path: Path) -> None:
@@ -49,13 +49,15 @@ def test_demo_prints_grpcurl_calls_and_stops_cleanly_on_ctrl_c(demo_ports_free: 
         assert "grpcurl -plaintext -H 'authorization: Bearer demo-shop-key'" in out
         assert "onlineconnect.v1.OrderService/GetOrder" in out
         assert "http://127.0.0.1:8080/" in out
+        assert "curl -sS -H 'authorization: Bearer demo-shop-key'" in out
+        assert "http://127.0.0.1:8081/onlineconnect.v1.OrderService/GetOrder" in out
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground process
         assert proc.wait(timeout=40) == 0
         for _ in range(100):
-            if _free(50051) and _free(8080):
+            if _free(50051) and _free(8081) and _free(8080):
                 break
             time.sleep(0.1)
-        assert _free(50051) and _free(8080), "gateway or storefront still running after Ctrl-C"
+        assert _free(50051) and _free(8081) and _free(8080), "gateway or storefront still running after Ctrl-C"
     finally:
         if proc.poll() is None:
             proc.kill()
