@@ -47,7 +47,7 @@ def open_handlers(
         check_against_database(db)
     queries_db = metrics.timed(db) if metrics is not None else db
     handlers = Handlers(
-        OrderQueries(queries_db, config.orders),
+        OrderQueries(queries_db, config.orders, tenant_key=config.key),
         StockQueries(queries_db, config.stock),
         max_concurrency=config.max_concurrency,
     )

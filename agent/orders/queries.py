@@ -36,11 +36,14 @@ class OrderQueries:
     Args:
         db: The ERP database with a mapping that defines the ``orders_*`` queries.
         settings: The tenant's ``[orders]`` settings.
+        tenant_key: The tenant key, from which the key of ListOrders page tokens is derived (every agent of the
+            tenant accepts the others' tokens). None: a random key, tokens valid within this process only.
     """
 
-    def __init__(self, db: Database, settings: OrderSettings) -> None:
+    def __init__(self, db: Database, settings: OrderSettings, *, tenant_key: bytes | None = None) -> None:
         self.db = db
         self.settings = settings
+        self._page_key = paging.page_key(tenant_key)
 
     def _fetch(self, name: str, params: Mapping[str, Any], ctx: CallContext) -> list[Row]:
         ctx.check()
@@ -70,8 +73,8 @@ class OrderQueries:
         to_date = optional_date(req.to_date, "to_date")
         if from_date and to_date and from_date > to_date:
             raise InvalidArgument("from_date must not be after to_date")
-        bound_to = paging.binding(customer, req.filter, from_date, to_date)
-        cursor = paging.decode(req.page_token, bound_to) if req.page_token else None
+        bound_to = paging.binding(self._page_key, ctx.tenant, customer, req.filter, from_date, to_date)
+        cursor = paging.decode(req.page_token, bound_to, self._page_key) if req.page_token else None
         lang = language_code(req.language, self.settings.default_language)
         vis = self.settings.visibility
 
@@ -133,7 +136,8 @@ class OrderQueries:
         answer = pb.ListOrdersResponse(orders=page)
         if more:
             last = page[-1]
-            answer.next_page_token = paging.encode(paging.Cursor(last.order_date, last.order_number), bound_to)
+            cursor_out = paging.Cursor(last.order_date, last.order_number)
+            answer.next_page_token = paging.encode(cursor_out, bound_to, self._page_key)
         return answer
 
     # ------------------------------------------------------------------ GetOrder
