@@ -27,6 +27,7 @@ current key), and after :data:`RETIRE_GRACE` seconds the gateway closes what is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ log = structlog.get_logger("onlineconnect.gateway.connect")
 HELLO_TIMEOUT = 10.0  # seconds from opening the stream to the AgentHello
 READY_TIMEOUT = 10.0  # seconds from the GatewayWelcome to the agent's sealed TunnelReady
 RETIRE_GRACE = 10.0  # seconds a retired tunnel's agent has to finish its calls and leave
+# gRPC sends GOAWAY to connections older than [server] max_connection_age (with up to 10 % jitter either way) and
+# then closes them after the grace period; a tunnel is moved to a fresh connection well before that (the agent
+# dials a new channel for every session).
+RENEW_AT_AGE = 0.8
 MALFORMED = "malformed tunnel frame"
 _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
 
@@ -146,13 +151,14 @@ class TunnelEndpoint:
         self.handshaking = 0  # streams between opening and TunnelReady (or their refusal)
         self._retirements: set[asyncio.Task[None]] = set()
 
-    def retire(self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE) -> None:
+    def retire(self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE, routine: bool = False) -> None:
         """Stops routing calls to a tunnel, asks its agent to reconnect, and closes it after ``grace`` seconds.
 
         Args:
             session_id: The tunnel's session id.
             reason: Why, for both sides' logs (no secrets).
             grace: Seconds before the gateway closes the tunnel itself.
+            routine: An expected renewal (connection age): logged at info, not as a warning.
         """
         live = self.live.get(session_id)
         if live is None or live.retiring:
@@ -160,7 +166,7 @@ class TunnelEndpoint:
         live.retiring = reason
         live.tunnel.draining = True
         live.tunnel.link.send(tunnel_pb2.TunnelMessage(drain=tunnel_pb2.Drain(reason=reason)).SerializeToString())
-        log.warning(
+        (log.info if routine else log.warning)(
             "tunnel.retiring", tenant=live.tunnel.tenant, agent=live.tunnel.agent, session=session_id, reason=reason
         )
         task = asyncio.get_running_loop().create_task(self._close_after(live, grace))
@@ -345,6 +351,12 @@ class TunnelEndpoint:
         task = asyncio.current_task()
         assert task is not None
         self.live[session_id] = LiveTunnel(tunnel=tunnel, token_sha256=hs.token_sha256, task=task)
+        renew = asyncio.get_running_loop().call_later(
+            RENEW_AT_AGE * self.config.max_connection_age,
+            functools.partial(
+                self.retire, session_id, "the connection reaches its maximum age; reconnect", routine=True
+            ),
+        )
         log.info(
             "tunnel.opened",
             tenant=hello.tenant,
@@ -387,6 +399,7 @@ class TunnelEndpoint:
             reason = f"stream error: {type(exc).__name__}"
             log.warning("tunnel.broken", tenant=hello.tenant, agent=hello.agent_id, session=session_id, reason=reason)
         finally:
+            renew.cancel()
             self.live.pop(session_id, None)
             tunnel.fail_all(reason)
             self.registry.remove(tunnel)

@@ -224,7 +224,7 @@ class Relay:
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
-        tunnel = self.registry.pick(tenant)
+        tunnel = await self.registry.wait_pick(tenant, deadline)
         if tunnel is None:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
         answer: RelayResponse | None = None
@@ -260,7 +260,7 @@ class Relay:
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
-        tunnel = self.registry.pick(tenant)
+        tunnel = await self.registry.wait_pick(tenant, deadline)
         if tunnel is None:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
         started = False

@@ -40,6 +40,7 @@ def gateway_config(
     listen: str = "127.0.0.1:0",
     default_deadline: float = 5.0,
     tenant_options: dict[str, dict[str, Any]] | None = None,
+    **options: Any,
 ) -> GatewayConfig:
     """Builds a plaintext loopback gateway configuration.
 
@@ -50,6 +51,7 @@ def gateway_config(
         listen: Address to bind.
         default_deadline: Deadline for calls without one.
         tenant_options: Extra TenantConfig fields per tenant.
+        options: Further GatewayConfig fields (limits, timeouts).
     """
     opts = tenant_options or {}
     return GatewayConfig(
@@ -70,6 +72,7 @@ def gateway_config(
             sha(tok): AgentCredential(name=n, token_sha256=sha(tok), tenants=frozenset(ts))
             for n, tok, ts in (agents or [])
         },
+        **options,
     )
 
 
@@ -155,6 +158,7 @@ async def running_relay(
     extra_tenants: dict[str, bytes] | None = None,
     tenant_options: dict[str, dict[str, Any]] | None = None,
     port: int = 0,
+    **options: Any,
 ) -> AsyncIterator[RunningRelay]:
     """Runs a gateway on loopback with one agent for ``tenant`` serving ``handlers``.
 
@@ -169,6 +173,7 @@ async def running_relay(
         agents=[("agent", AGENT_TOKEN, list(tenants))],
         listen=f"127.0.0.1:{port}",
         tenant_options=tenant_options,
+        **options,
     )
     gateway = GatewayServer(config)
     bound = await gateway.start()
