@@ -40,12 +40,14 @@ test-browser: $(VENV)/.installed ## Only the storefront tests: HTTP and headless
 	$(BIN)/pytest tests/test_storefront.py tests/browser
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Relay vs. direct throughput and latency at concurrency 1/16/64 (writes bench/results/)
+bench: $(VENV)/.installed ## Relay vs. direct, then the JSON door vs. the gRPC door, at concurrency 1/16/64 (writes bench/results/)
 	$(PY) bench/relay_bench.py
+	$(PY) bench/http_bench.py
 
 .PHONY: bench-all
 bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head-of-line, stream, batch, scale 1k/10k, chaos)
 	$(PY) bench/relay_bench.py
+	$(PY) bench/http_bench.py
 	$(PY) bench/hol_bench.py
 	$(PY) bench/stream_bench.py
 	$(PY) bench/batch_bench.py

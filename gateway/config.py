@@ -146,6 +146,21 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The HTTP listener (``[http]``): the shop services over the Connect protocol (JSON and binary), the invoice
+    download and the OpenAPI document, on a port of its own.
+
+    TLS uses ``server.tls_cert``/``server.tls_key``; ``insecure`` (default: ``server.insecure``) is refused on
+    anything but a loopback address, as on the gRPC port.
+    """
+
+    listen: str
+    insecure: bool
+    keep_alive: float = 5.0  # seconds an idle connection stays open; also the time to send a request's head
+    read_timeout: float = 10.0  # seconds a client has to send a request's body
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything the gateway needs to run."""
 
@@ -166,6 +181,7 @@ class GatewayConfig:
     metrics_listen: str | None = None  # host:port of the Prometheus endpoint; None: no endpoint
     agent_listen: str | None = None  # second port for agents only, client certificate required (mutual TLS)
     cluster: ClusterConfig | None = None  # None: single-process mode (no NATS)
+    http: HttpConfig | None = None  # [http]: the Connect protocol listener; None: gRPC only
     # Bounds per shop connection and on memory (docs/configuration.md, "Limits").
     max_concurrent_streams: int = 100  # calls at once on one HTTP/2 connection
     max_connection_age: float = 1800.0  # seconds before a connection is asked to go away (GOAWAY) …
@@ -193,6 +209,14 @@ class GatewayConfig:
             },
             "log": {"format": self.log_format, "level": self.log_level},
             "metrics": {"listen": self.metrics_listen or ""},
+            "http": {
+                "listen": self.http.listen,
+                "insecure": self.http.insecure,
+                "keep_alive_seconds": self.http.keep_alive,
+                "read_timeout_seconds": self.http.read_timeout,
+            }
+            if self.http
+            else {},
             "cluster": {
                 "nats": _mask_url_credentials(self.cluster.nats),
                 "replica": self.cluster.replica,
@@ -267,6 +291,29 @@ def _cluster(root: Section) -> ClusterConfig | None:
         raise sec.error("replica", "expected a name of 1 to 64 characters")
     sec.reject_unknown()
     return ClusterConfig(nats=nats, replica=replica, subject_prefix=prefix)
+
+
+def _http(root: Section, *, server_insecure: bool, tls: bool) -> HttpConfig | None:
+    """The ``[http]`` table, or None when it is absent (no HTTP listener)."""
+    if "http" not in root.data:
+        root.table("http")  # mark it read
+        return None
+    sec = root.table("http")
+    listen = sec.str("listen")
+    host, _ = split_host_port(listen, lambda what: sec.error("listen", what + ' (e.g. "127.0.0.1:8081")'))
+    insecure = sec.bool("insecure", server_insecure)
+    if insecure and not is_loopback(host) and not sec.bool("allow_insecure_non_loopback", False):
+        raise sec.error(
+            "insecure",
+            f"plaintext is only allowed on a loopback address, but listen is {listen!r}; configure "
+            "server.tls_cert/tls_key (the HTTP listener uses the same certificate)",
+        )
+    if not insecure and not tls:
+        raise sec.error("insecure", "TLS needs server.tls_cert and server.tls_key; or insecure = true on loopback")
+    keep_alive = sec.float("keep_alive_seconds", 5.0, min=0.1, max=3600)
+    read_timeout = sec.float("read_timeout_seconds", 10.0, min=0.1, max=3600)
+    sec.reject_unknown()
+    return HttpConfig(listen=listen, insecure=insecure, keep_alive=keep_alive, read_timeout=read_timeout)
 
 
 def _hash_field(sec: Section, name: str) -> str:
@@ -346,6 +393,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         split_host_port(metrics_listen, lambda what: metrics.error("listen", what + ' (e.g. "127.0.0.1:9464")'))
     metrics.reject_unknown()
     cluster = _cluster(root)
+    http = _http(root, server_insecure=insecure, tls=tls_cert is not None and tls_key is not None)
 
     tenants: dict[str, TenantConfig] = {}
     tsec = root.table("tenants", required=True)
@@ -437,6 +485,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         log_level=log_level,
         metrics_listen=metrics_listen,
         cluster=cluster,
+        http=http,
         max_concurrent_streams=max_streams,
         max_connection_age=max_age,
         max_connection_age_grace=max_age_grace,

@@ -28,6 +28,8 @@ from .config import GatewayConfig
 from .connect import TunnelEndpoint
 from .drain import drain
 from .health import GatewayHealth
+from .http_door import HttpDoor
+from .http_server import HttpListener
 from .metrics import GatewayMetrics
 from .registry import Registry, tenant_health_name
 from .relay import Relay
@@ -135,6 +137,8 @@ class GatewayServer:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.agent_port = 0  # the mutual-TLS agent port, if agent_listen is set
+        self.http: HttpListener | None = None  # [http]: the Connect protocol listener
+        self.http_port = 0
 
     def _set_tenant_health(self, tenant: str, serving: bool) -> None:
         if self.cluster is not None:  # take calls of the tenant from other replicas while we hold a tunnel of it
@@ -203,6 +207,9 @@ class GatewayServer:
             self.agent_port = server.add_secure_port(self.config.agent_listen, self._agent_credentials())
             if self.agent_port == 0:
                 raise OSError(f"cannot bind {self.config.agent_listen}")
+        if self.config.http is not None:  # bound before gRPC serves, so a taken port stops the start
+            self.http = HttpListener(self.config, HttpDoor(self.config, self.relay))
+            self.http_port = await self.http.start()
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.registry.publish_health()
@@ -229,6 +236,9 @@ class GatewayServer:
             grace = await drain(self, grace)  # agents move to other replicas first (gateway/drain.py)
         await self.health.enter_graceful_shutdown()
         stops = [self.server.stop(grace)]
+        if self.http is not None:  # both doors finish their calls within the same grace period
+            stops.append(self.http.stop(grace))
+            self.http = None
         await asyncio.gather(*stops)
         self.server = None
         if self.cluster is not None:

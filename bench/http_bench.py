@@ -1,0 +1,251 @@
+"""``make bench`` (HTTP part): the HTTP/JSON door against the gRPC door, same run, same calls, same client.
+
+Starts gateway (with ``[http]``) + agent as processes on a demo ERP whose sheet invoice is a 20 MB file, then
+drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors with ``h2load`` (Debian package
+``nghttp2-client``), the same client for both: HTTP/2 without TLS, one connection per caller, gRPC framing on the
+gRPC port, ``application/json`` on the HTTP port. (``h2load --h1`` cannot be used: it rejects the empty reason
+phrase of hypercorn's HTTP/1.1 status line, which HTTP/1.1 allows and curl, PHP, browsers and httpx accept.)
+Both doors are measured back to back at every point, so they see the same machine load. Latencies come from
+h2load's per-request log; failed calls are counted from the gateway's log. Finally it downloads the 20 MB invoice once
+through the HTTP door and samples the gateway's RSS meanwhile.
+
+Targets: JSON throughput at least 0.8 times gRPC at c=64; JSON median at most 0.5 ms above gRPC at c=1;
+gateway RSS growth at most 8 MB for the 20 MB download.
+Writes ``bench/results/http-<time>.json`` and ``http-latest.json``.
+
+    .venv/bin/python bench/http_bench.py                 # 4 s per point
+    .venv/bin/python bench/http_bench.py --seconds 1 --concurrency 1 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import MB, ORDER, POSTCODE, SKU, demo_erp, machine, memory_kb, reset_peak, write_results
+
+from onlineconnect.v1 import orders_pb2, stock_pb2
+
+from procs import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config
+
+TARGET_RATIO_C64 = 0.8
+TARGET_ADDED_P50_MS = 0.5
+TARGET_GROWTH_MB = 8.0
+PDF_BYTES = 20 * MB
+
+CALLS = {
+    "GetOrder": (
+        "onlineconnect.v1.OrderService/GetOrder",
+        orders_pb2.GetOrderRequest(customer_number=ORDER[0], order_number=ORDER[1]),
+        {"customer_number": ORDER[0], "order_number": ORDER[1]},
+    ),
+    "GetStoreStock": (
+        "onlineconnect.v1.StockService/GetStoreStock",
+        stock_pb2.GetStoreStockRequest(sku=SKU, location=stock_pb2.Location(postcode=POSTCODE, country="DE")),
+        {"sku": SKU, "location": {"postcode": POSTCODE, "country": "DE"}},
+    ),
+}
+
+
+def post(url: str, body: dict[str, object], timeout: float = 10) -> tuple[int, bytes]:
+    """One JSON call to the HTTP door."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"authorization": f"Bearer {SHOP_KEY}", "content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def h2load(url: str, body: Path, headers: list[str], concurrency: int, seconds: float) -> dict[str, Any]:
+    """One closed-loop h2load run over HTTP/2; throughput and latency percentiles from its per-request log."""
+    log = body.with_suffix(f".{concurrency}.log")
+    args = ["h2load", "-c", str(concurrency), "-m", "1", "-D", f"{int(seconds * 1000)}ms", "--warm-up-time", "500ms"]
+    args += ["-d", str(body), "--log-file", str(log), *(x for h in headers for x in ("-H", h))]
+    subprocess.run([*args, url], check=True, capture_output=True, timeout=seconds + 60)
+    rows = [[int(x) for x in line.split("\t")] for line in log.read_text().splitlines() if line.strip()]
+    # The log also has the warm-up's requests: keep those that ended within the measured window.
+    window_end = max((start + took for start, _, took in rows), default=0)
+    rows = [r for r in rows if r[0] + r[2] >= window_end - seconds * 1_000_000]
+    ok = sorted(took / 1000 for _, status, took in rows if status == 200)
+    return {
+        "requests": len(ok),
+        "errors": len(rows) - len(ok),
+        "rps": len(ok) / seconds,
+        "p50_ms": statistics.median(ok) if ok else float("nan"),
+        "p90_ms": ok[int(0.9 * (len(ok) - 1))] if ok else float("nan"),
+        "p99_ms": ok[int(0.99 * (len(ok) - 1))] if ok else float("nan"),
+    }
+
+
+def failures(log: Path) -> list[str]:
+    """The codes of the shop calls the gateway logged as failed so far (gRPC statuses travel in trailers, which
+    h2load does not read)."""
+    return [
+        json.loads(line).get("code", "?")
+        for line in log.read_text(errors="replace").splitlines()
+        if '"call.failed"' in line and line.startswith("{")
+    ]
+
+
+def rss_during_download(url: str, pid: int) -> dict[str, float]:
+    """Downloads ``url`` in 64 KiB reads while sampling the gateway's RSS; growth of the peak over the start."""
+    reset_peak(pid)
+    before = memory_kb(pid)["VmRSS"]
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, memory_kb(pid)["VmRSS"])
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    total = 0
+    t0 = time.perf_counter()
+    request = urllib.request.Request(url, headers={"authorization": f"Bearer {SHOP_KEY}"})
+    with urllib.request.urlopen(request, timeout=120) as r:
+        while chunk := r.read(65536):
+            total += len(chunk)
+    seconds = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    peak = max(peak, memory_kb(pid).get("VmHWM", peak))
+    return {
+        "bytes": total,
+        "seconds": round(seconds, 3),
+        "mb_s": round(total / MB / seconds, 1),
+        "rss_before_mb": round(before / 1024, 1),
+        "rss_growth_mb": round((peak - before) / 1024, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per point (after 0.5 s warm-up)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    args = parser.parse_args()
+    if shutil.which("h2load") is None:
+        print("h2load is missing: apt-get install nghttp2-client", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        erp = demo_erp(folder / "erp", pdf_bytes=PDF_BYTES)
+        grpc_port, http_port = free_port(), free_port()
+        config = write_gateway_config(folder, grpc_port)
+        text = config.read_text().replace(
+            'tenant = "demo"\nkey_sha256', 'tenant = "demo"\nrate_limit = false\nkey_sha256'
+        )
+        text = text.replace("[tenants.demo]\n", "[tenants.demo]\nmax_in_flight = 256\nmax_in_flight_per_shop = 256\n")
+        config.write_text(text + f'\n[http]\nlisten = "127.0.0.1:{http_port}"\ninsecure = true\n')
+        agent_config = write_agent_config(folder, grpc_port, erp)
+        gateway = start("onlineconnect-gateway", ["--config", str(config)], folder)
+        agent = start("onlineconnect-agent", ["--config", str(agent_config)], folder)
+        http = f"http://127.0.0.1:{http_port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if post(f"{http}/{CALLS['GetOrder'][0]}", CALLS["GetOrder"][2])[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the gateway's HTTP door did not answer from the agent within 30 s")
+                time.sleep(0.2)
+            points = []
+            for rpc, (path, proto, as_json) in CALLS.items():
+                grpc_body = folder / f"{rpc}.grpc"
+                data = proto.SerializeToString()
+                grpc_body.write_bytes(struct.pack(">BI", 0, len(data)) + data)
+                json_body = folder / f"{rpc}.json"
+                json_body.write_text(json.dumps(as_json))
+                auth = f"authorization: Bearer {SHOP_KEY}"
+                for c in args.concurrency:
+                    failed = len(failures(gateway.log))
+                    g = h2load(
+                        f"http://127.0.0.1:{grpc_port}/{path}",
+                        grpc_body,
+                        ["content-type: application/grpc", "te: trailers", auth],
+                        c,
+                        args.seconds,
+                    )
+                    g["failed"] = failures(gateway.log)[failed:]
+                    failed = len(failures(gateway.log))
+                    j = h2load(f"{http}/{path}", json_body, ["content-type: application/json", auth], c, args.seconds)
+                    j["failed"] = failures(gateway.log)[failed:]
+                    point = {
+                        "rpc": rpc,
+                        "concurrency": c,
+                        "grpc": g,
+                        "json": j,
+                        "json_over_grpc": round(j["rps"] / g["rps"], 2) if g["rps"] else float("nan"),
+                        "added_p50_ms": round(j["p50_ms"] - g["p50_ms"], 3),
+                    }
+                    points.append(point)
+                    print(
+                        f"{rpc:14} c={c:<3} grpc {g['rps']:7.0f} req/s p50 {g['p50_ms']:6.2f} p99 {g['p99_ms']:6.2f} | "
+                        f"json {j['rps']:7.0f} req/s p50 {j['p50_ms']:6.2f} p99 {j['p99_ms']:6.2f} | "
+                        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms "
+                        f"failed {len(g['failed'])}/{len(j['failed'])} {sorted(set(g['failed'] + j['failed']))}",
+                        flush=True,
+                    )
+            download = rss_during_download(
+                f"{http}/v1/customers/{ORDER[0]}/orders/{ORDER[1]}/invoices/{document_id(http)}.pdf",
+                gateway.popen.pid,
+            )
+            print(f"20 MB download over HTTP: {download}", flush=True)
+        finally:
+            for proc in (agent, gateway):
+                proc.stop(timeout=20)
+    targets = {
+        "json_throughput_c64_at_least_0.8x_grpc": all(
+            p["json_over_grpc"] >= TARGET_RATIO_C64 for p in points if p["concurrency"] == 64
+        ),
+        "json_added_p50_c1_at_most_0.5ms": all(
+            p["added_p50_ms"] <= TARGET_ADDED_P50_MS for p in points if p["concurrency"] == 1
+        ),
+        "download_rss_growth_at_most_8mb": download["rss_growth_mb"] <= TARGET_GROWTH_MB,
+    }
+    doc = {
+        "benchmark": "http",
+        "machine": machine(),
+        "seconds_per_point": args.seconds,
+        "client": "h2load over HTTP/2 (h2c) for both doors, one connection per caller",
+        "points": points,
+        "download_20mb": download,
+        "targets_met": targets,
+    }
+    path = write_results("http", doc)
+    print(f"targets: {targets}\nresults: {path}")
+    return 0
+
+
+def document_id(http: str) -> str:
+    """The id of the sheet order's (20 MB) invoice."""
+    status, body = post(f"{http}/onlineconnect.v1.OrderService/GetOrder", CALLS["GetOrder"][2])
+    assert status == 200, body
+    return str(json.loads(body)["order"]["documents"][0]["document_id"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
