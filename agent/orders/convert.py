@@ -1,19 +1,19 @@
 """Builders from mapped query rows (dicts keyed by the spec's column names) to the API's order messages.
 
-Every function here is pure: rows in, protobuf out. The ERP's code words (channel "phone", line type "catalogue",
-return state "authorized") are mapped to the API enums in one table each; an unknown word maps to UNSPECIFIED
-rather than failing the whole answer, because a merchant's ERP may know more kinds than the API does.
+Every function here is pure: rows in, protobuf out (the one file-system question, whether an invoice PDF can be
+served, comes in as a function). The ERP's code words (channel "phone", line type "catalogue", return state
+"authorized") are mapped to the API enums in one table each; an unknown word maps to UNSPECIFIED rather than
+failing the whole answer, because a merchant's ERP may know more kinds than the API does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from onlineconnect.v1 import orders_pb2 as pb
 
 from . import labels
-from .invoices import archive_relative_path
 from .settings import OrderSettings, carrier_code
 from .status import OPEN_RETURN_STATES, LineFacts, ReturnFacts, line_status
 from .values import iso_date, money, qty, text, timestamp
@@ -198,8 +198,14 @@ def shipments(rows: Iterable[Row], settings: OrderSettings) -> list[pb.Shipment]
     return out
 
 
-def documents(rows: Iterable[Row]) -> list[pb.Document]:
-    """Builds invoices and credit notes from ``orders_documents`` rows."""
+def documents(rows: Iterable[Row], servable: Callable[[Any], bool]) -> list[pb.Document]:
+    """Builds invoices and credit notes from ``orders_documents`` rows.
+
+    Args:
+        rows: The rows.
+        servable: Says whether GetInvoicePdf would serve a row's ``pdf_path`` (see ``invoices.servable``); only
+            then is ``pdf_available`` set.
+    """
     return [
         pb.Document(
             document_id=text(row.get("document_id")),
@@ -207,7 +213,7 @@ def documents(rows: Iterable[Row]) -> list[pb.Document]:
             number=text(row.get("number")),
             date=iso_date(row.get("doc_date")),
             amount=money(qty(row.get("amount_minor")), text(row.get("currency")) or "EUR"),
-            pdf_available=archive_relative_path(row.get("pdf_path"))[0] is not None,
+            pdf_available=servable(row.get("pdf_path")),
         )
         for row in rows
     ]

@@ -90,6 +90,15 @@ def resolve_in_archive(root: Path, raw: Any) -> tuple[Path | None, str]:
     return candidate, ""
 
 
+def servable(root: Path, raw: Any) -> bool:
+    """True if GetInvoicePdf would serve the ERP document path ``raw``: the rule behind ``pdf_available``.
+
+    The same check as :func:`open_invoice` applies to the file (inside the archive, following symlinks, present, a
+    regular file), so the order detail never offers a download that then answers NOT_FOUND.
+    """
+    return resolve_in_archive(root, raw)[0] is not None
+
+
 def hash_file(path: Path) -> tuple[int, str]:
     """Returns (size, sha256 hex) of a file, reading in 64 KiB chunks so memory stays bounded."""
     digest = hashlib.sha256()

@@ -20,7 +20,7 @@ from onlineconnect.v1 import orders_pb2 as pb
 from ..context import CallContext
 from ..erp.db import Database, Row
 from . import convert, paging, specs, visibility
-from .invoices import InvoiceFile, open_invoice
+from .invoices import InvoiceFile, open_invoice, servable
 from .labels import language_code
 from .reorder import ORDER_NOT_FOUND, reorder_items
 from .settings import OrderSettings
@@ -48,6 +48,10 @@ class OrderQueries:
     def _fetch(self, name: str, params: Mapping[str, Any], ctx: CallContext) -> list[Row]:
         ctx.check()
         return self.db.fetch(name, params, timeout=ctx.remaining())
+
+    def _pdf_servable(self, raw_path: Any) -> bool:
+        # GetInvoicePdf's own rule, so pdf_available is true exactly for the documents it will serve.
+        return self.settings.visibility.show_invoices and servable(self.settings.archive_root, raw_path)
 
     def _status(self, facts: OrderFacts) -> pb.OrderStatus:
         return shown_status(order_status(facts), show_internal=self.settings.visibility.show_internal_status)
@@ -180,7 +184,7 @@ class OrderQueries:
         )
         lines = [convert.order_line(row, f, lang, currency) for row, f in zip(line_rows, line_facts, strict=True)]
         shipments = convert.shipments(parcel_rows, self.settings)
-        documents = convert.documents(document_rows)
+        documents = convert.documents(document_rows, self._pdf_servable)
         order = pb.Order(
             summary=convert.summary(
                 header,
