@@ -8,7 +8,8 @@ that the gateway keeps what an ASGI application cannot reach: the connection. Ea
 * a **maximum age** (``server.max_connection_age_seconds``, as on the gRPC port): past it an HTTP/1.1 connection
   is closed after its current answer (``onlineconnect.too_old``), and any connection still open at age plus
   ``max_connection_age_grace_seconds`` is aborted — the bound on what a stalled HTTP/2 stream can keep;
-* ``TCP_USER_TIMEOUT``: the kernel drops a peer that acknowledges nothing (or keeps a zero window) that long.
+* ``TCP_NODELAY``, and ``TCP_USER_TIMEOUT``: the kernel drops a peer that acknowledges nothing (or keeps a zero
+  window) for 30 s.
 
 Bounds on what a client sends: request head at most 16 KiB (HTTP/1.1) or header list 16 KiB (HTTP/2); the head of
 a request must arrive within ``keep_alive_seconds`` of the connection going idle (hypercorn's idle timer runs
@@ -80,7 +81,7 @@ class HttpListener:
     def _bind(self) -> socket.socket:
         host, port = split_host_port(self.http.listen, ValueError)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
@@ -116,9 +117,13 @@ class HttpListener:
         loop = asyncio.get_running_loop()
         transport = writer.transport
         raw = writer.get_extra_info("socket")
-        if raw is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+        if raw is not None:
             with contextlib.suppress(OSError):
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
+                # Small answers go out in several writes (head, body, end of chunks): without NODELAY each waits
+                # for the client's delayed ACK, some 40 ms.
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if hasattr(socket, "TCP_USER_TIMEOUT"):
+                    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
         opened = loop.time()
         age = self.config.max_connection_age
         state = {

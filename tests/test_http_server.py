@@ -189,3 +189,12 @@ async def test_openapi_document_is_served_without_a_key() -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     assert json.loads(r.content) == json.loads(COMMITTED_DOCUMENT)
+
+
+async def test_connections_send_small_writes_at_once() -> None:
+    """Accepted connections have TCP_NODELAY, so an answer's head, body and end never wait for a delayed ACK."""
+    async with http_relay(FakeHandlers(), start_agent=False) as stack, stack.client() as http:
+        await http.get("/openapi.json")  # the keep-alive connection stays open
+        sockets = [t.get_extra_info("socket") for t in stack.gateway.http._connections.values()]  # type: ignore[union-attr]
+        assert sockets
+        assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1 for s in sockets)
