@@ -38,6 +38,10 @@ from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 from conftest import need_service
 from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, start, wait_serving, write_gateway_config
 
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process state and CPU time from /proc (Linux)"
+)
+
 WRITER_GIVES_UP_AFTER = 1.0  # seconds; a writer blocked by the agent would wait for the whole query
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
 SLOW_SQLITE_HEADER = """
