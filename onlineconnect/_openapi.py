@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectrpc.code import Code
 from google.protobuf import descriptor_pb2
 
 FD = descriptor_pb2.FieldDescriptorProto
@@ -44,24 +45,7 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
 }
 
-CONNECT_CODES = [
-    "canceled",
-    "unknown",
-    "invalid_argument",
-    "deadline_exceeded",
-    "not_found",
-    "already_exists",
-    "permission_denied",
-    "resource_exhausted",
-    "failed_precondition",
-    "aborted",
-    "out_of_range",
-    "unimplemented",
-    "internal",
-    "unavailable",
-    "data_loss",
-    "unauthenticated",
-]
+CONNECT_CODES = [c.value for c in Code]  # the Connect protocol's error codes, in its order
 
 # HTTP status → (component name, description); the Connect protocol's mapping of its error codes.
 ERRORS: dict[str, tuple[str, str]] = {
@@ -391,13 +375,12 @@ def build(descriptor_set: bytes) -> dict[str, Any]:
     files = list(descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file)
     builder = _Builder(files)
     paths = builder.paths()
-    services = [s for f in builder.files for s in f.service if s.name in SHOP_SERVICES]
-    service_comments = {
-        s.name: _Comments(f).get(_SERVICE, i)
+    tags = [
+        {"name": s.name, "description": _Comments(f).get(_SERVICE, i)}
         for f in builder.files
         for i, s in enumerate(f.service)
         if s.name in SHOP_SERVICES
-    }
+    ]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -413,8 +396,7 @@ def build(descriptor_set: bytes) -> dict[str, Any]:
                 "(`protos/onlineconnect/v1/`)."
             ),
         },
-        "tags": [{"name": s.name, "description": service_comments[s.name]} for s in services]
-        + [{"name": "Documentation", "description": "This document."}],
+        "tags": [*tags, {"name": "Documentation", "description": "This document."}],
         "security": [{"shopKey": []}],
         "paths": paths,
         "components": _components(builder.schemas),
