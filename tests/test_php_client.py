@@ -85,7 +85,7 @@ def http_stack(folder: Path, *, agent: bool = True, extra: str = "") -> Iterator
     """``onlineconnect-gateway`` with its HTTP (Connect) listener and, if ``agent``, the demo agent, in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     create_demo_erp(folder / "erp.db", folder / "archive")
-    toml = gateway_toml(metrics=False) + extra + '\n[http]\nlisten = "127.0.0.1:0"\n'
+    toml = gateway_toml(metrics=False) + extra + '\n[http]\nlisten = "127.0.0.1:0"\ninsecure = true\n'
     (folder / "gateway.toml").write_text(toml)
     (folder / "tenant.key").write_text(TENANT_KEY + "\n")
     stack = HttpStack(folder)

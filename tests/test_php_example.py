@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -215,6 +216,21 @@ def test_request_text_is_escaped(site: Site) -> None:
         status, _, body = fetch(site.url + path + urllib.parse.quote(evil))
         assert status in (200, 400, 404), (path, status, body[-500:])
         assert b"<script>" not in body
+
+
+def test_erp_text_is_escaped(site: Site) -> None:
+    """Markup in ERP data (an article description) is shown as text, never as HTML."""
+    hostile = '<img src=x onerror=alert(1)> & "Leine"'
+    with sqlite3.connect(site.stack.folder / "erp.db") as db:
+        changed = db.execute(
+            "UPDATE order_lines SET description = ? WHERE order_no = '091650001' AND line_no = 1", (hostile,)
+        ).rowcount
+    assert changed == 1
+    status, _, body = fetch(site.url + "/order.php?order=091650001")
+    assert status == 200, body[-2000:]
+    html = body.decode()
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;Leine&quot;" in html
 
 
 def test_offline_erp_gives_a_503_page(site: Site) -> None:

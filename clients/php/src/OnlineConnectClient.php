@@ -6,7 +6,6 @@ namespace OnlineConnect\Client;
 
 use OnlineConnect\Client\Enum\Language;
 use OnlineConnect\Client\Enum\OrderFilter;
-use OnlineConnect\Client\Exception\DataLossException;
 use OnlineConnect\Client\Exception\DeadlineExceededException;
 use OnlineConnect\Client\Exception\InternalException;
 use OnlineConnect\Client\Exception\OnlineConnectException;
@@ -14,6 +13,7 @@ use OnlineConnect\Client\Exception\UnavailableException;
 use OnlineConnect\Client\Internal\EnvelopeReader;
 use OnlineConnect\Client\Internal\Http;
 use OnlineConnect\Client\Internal\Json;
+use OnlineConnect\Client\Internal\PdfWriter;
 use OnlineConnect\Client\Internal\Response;
 use OnlineConnect\Client\Internal\TransportException;
 use OnlineConnect\Client\Model\BatchStoreStockResult;
@@ -170,7 +170,7 @@ final class OnlineConnectClient
     ): \Generator {
         $token = '';
         do {
-            $page = $this->listOrders($customerNumber, $pageSize, $token, $filter, language: $language, options: $options);
+            $page = $this->listOrders($customerNumber, $pageSize, $token, $filter, '', '', $language, $options);
             yield from $page->orders;
             $token = $page->nextPageToken;
         } while ($token !== '');
@@ -279,7 +279,7 @@ final class OnlineConnectClient
      *
      * @param resource $sink a writable stream
      * @param (callable(InvoicePdf): void)|null $onStart receives the file's metadata before the first byte
-     * @throws DataLossException if size or SHA-256 do not match what the stream announced
+     * @throws Exception\DataLossException if size or SHA-256 do not match what the stream announced
      */
     public function getInvoicePdf(
         string $customerNumber,
@@ -289,101 +289,71 @@ final class OnlineConnectClient
         ?callable $onStart = null,
         ?CallOptions $options = null,
     ): InvoicePdf {
-        self::checkSink($sink);
         $procedure = self::ORDERS . 'GetInvoicePdf';
-        $message = self::message([
+        $pdf = new PdfWriter($sink, $onStart);
+        $request = EnvelopeReader::envelope(Json::encode(self::message([
             'customerNumber' => $customerNumber,
             'orderNumber' => $orderNumber,
             'documentId' => $documentId,
-        ]);
+        ])));
         $requestId = $this->requestId($options);
-        $started = false;
-        return $this->withRetry(
-            $procedure,
-            $requestId,
-            $options?->timeout ?? $this->invoiceTimeout,
-            function (float $budget) use ($procedure, $message, $requestId, $sink, $onStart, &$started): InvoicePdf {
-                $reader = new EnvelopeReader();
-                $hash = hash_init('sha256');
-                $written = 0;
-                $meta = null;
-                $end = null;
-                $onBody = function (string $data, Response $r) use (
-                    $procedure, $requestId, $reader, $hash, $sink, $onStart, &$written, &$meta, &$end, &$started,
-                ): void {
-                    if ($r->mediaType() !== 'application/connect+json') {
-                        throw $this->protocolError($procedure, $requestId, $r, "unexpected content type '{$r->header('content-type')}'");
+        $attempt = function (float $budget) use ($procedure, $request, $requestId, $pdf): InvoicePdf {
+            $reader = new EnvelopeReader();
+            $end = null;
+            $onBody = function (string $data, Response $r) use ($procedure, $requestId, $reader, $pdf, &$end): void {
+                if ($r->mediaType() !== 'application/connect+json') {
+                    throw $this->unexpectedType($procedure, $requestId, $r);
+                }
+                foreach ($reader->push($data) as [$flags, $payload]) {
+                    if ($end !== null || ($flags & EnvelopeReader::FLAG_COMPRESSED) !== 0) {
+                        $what = $end !== null ? 'a message after the end of the stream' : 'a compressed message';
+                        throw $this->protocolError($procedure, $requestId, $r, $what);
                     }
-                    foreach ($reader->push($data) as [$flags, $payload]) {
-                        if ($end !== null) {
-                            throw $this->protocolError($procedure, $requestId, $r, 'message after the end of the stream');
-                        }
-                        if (($flags & EnvelopeReader::FLAG_COMPRESSED) !== 0) {
-                            throw $this->protocolError($procedure, $requestId, $r, 'compressed message, none negotiated');
-                        }
-                        $json = Json::decodeObject($payload);
-                        if (($flags & EnvelopeReader::FLAG_END_STREAM) !== 0) {
-                            $end = $json;
-                            continue;
-                        }
-                        if ($meta === null) {
-                            $meta = new InvoicePdf(
-                                Json::str($json, 'fileName'),
-                                Json::str($json, 'contentType'),
-                                Json::int($json, 'size'),
-                                strtolower(Json::str($json, 'sha256')),
-                                0,
-                            );
-                            $started = true;
-                            if ($onStart !== null) {
-                                $onStart($meta);
-                            }
-                        }
-                        $chunk = Json::bytes($json, 'data');
-                        self::write($sink, $chunk);
-                        hash_update($hash, $chunk);
-                        $written += strlen($chunk);
+                    $message = Json::decodeObject($payload);
+                    if (($flags & EnvelopeReader::FLAG_END_STREAM) !== 0) {
+                        $end = $message;
+                        continue;
                     }
-                };
-                $r = $this->send('POST', $this->baseUrl . '/' . $procedure, [
-                    'Content-Type: application/connect+json',
-                    'Connect-Accept-Encoding: identity',
-                ], EnvelopeReader::envelope(Json::encode($message)), $budget, $requestId, $procedure, $onBody);
-                if ($r->status !== 200) {
-                    throw $this->errorFromResponse($procedure, $requestId, $r);
+                    if (!$pdf->started()) {
+                        $pdf->start(new InvoicePdf(
+                            Json::str($message, 'fileName'),
+                            Json::str($message, 'contentType'),
+                            Json::int($message, 'size'),
+                            strtolower(Json::str($message, 'sha256')),
+                            0,
+                        ));
+                    }
+                    $pdf->write(Json::bytes($message, 'data'));
                 }
-                if ($end === null || $reader->hasPartial()) {
-                    throw $this->protocolError($procedure, $requestId, $r, 'the stream ended without its end message');
-                }
-                $error = Json::obj($end, 'error');
-                if ($error !== null) {
-                    $metadata = Json::obj($end, 'metadata') ?? [];
-                    throw $this->connectError($procedure, $requestId, 200, $error, self::retryAfterFrom(
-                        fn (string $name): string => is_array($metadata[$name] ?? null) ? (string) ($metadata[$name][0] ?? '') : '',
-                    ));
-                }
-                if ($meta === null) {
-                    throw $this->protocolError($procedure, $requestId, $r, 'the stream carried no PDF data');
-                }
-                $sha256 = hash_final($hash);
-                if ($meta->size > 0 && $written !== $meta->size) {
-                    throw new DataLossException("invoice PDF: announced {$meta->size} bytes, received $written", $procedure, $requestId, 200);
-                }
-                if ($meta->sha256 !== '' && !hash_equals($meta->sha256, $sha256)) {
-                    throw new DataLossException('invoice PDF: SHA-256 does not match the announced one', $procedure, $requestId, 200);
-                }
-                return new InvoicePdf($meta->fileName, $meta->contentType, $meta->size, $sha256, $written);
-            },
-            function () use (&$started): bool {
-                return !$started;
-            },
-        );
+            };
+            $headers = ['Content-Type: application/connect+json', 'Connect-Accept-Encoding: identity'];
+            $url = $this->baseUrl . '/' . $procedure;
+            $r = $this->send('POST', $url, $headers, $request, $budget, $requestId, $procedure, $onBody);
+            if ($r->status !== 200) {
+                throw $this->errorFromResponse($procedure, $requestId, $r);
+            }
+            if ($end === null || $reader->hasPartial()) {
+                throw $this->protocolError($procedure, $requestId, $r, 'the stream ended without its end message');
+            }
+            $error = Json::obj($end, 'error');
+            if ($error !== null) {
+                $metadata = Json::obj($end, 'metadata') ?? [];
+                $trailer = static fn (string $name): string => (string) ($metadata[$name][0] ?? '');
+                throw $this->connectError($procedure, $requestId, 200, $error, self::retryAfterFrom($trailer));
+            }
+            if (!$pdf->started()) {
+                throw $this->protocolError($procedure, $requestId, $r, 'the stream carried no PDF');
+            }
+            return $pdf->finish($procedure, $requestId);
+        };
+        $budget = $options?->timeout ?? $this->invoiceTimeout;
+        return $this->withRetry($procedure, $requestId, $budget, $attempt, static fn (): bool => !$pdf->started());
     }
 
     /**
      * Downloads an invoice or credit note PDF into $sink through the gateway's plain download route
      * (GET /v1/customers/{customer}/orders/{order}/invoices/{document}.pdf): no stream framing, the file name
-     * from Content-Disposition. Same contract as getInvoicePdf().
+     * from Content-Disposition. Same contract as getInvoicePdf(); the returned sha256 is the one computed here.
      *
      * @param resource $sink a writable stream
      * @param (callable(InvoicePdf): void)|null $onStart receives the file's metadata before the first byte
@@ -396,7 +366,7 @@ final class OnlineConnectClient
         ?callable $onStart = null,
         ?CallOptions $options = null,
     ): InvoicePdf {
-        self::checkSink($sink);
+        $pdf = new PdfWriter($sink, $onStart);
         $path = sprintf(
             '/v1/customers/%s/orders/%s/invoices/%s.pdf',
             rawurlencode($customerNumber),
@@ -404,52 +374,30 @@ final class OnlineConnectClient
             rawurlencode($documentId),
         );
         $requestId = $this->requestId($options);
-        $started = false;
-        return $this->withRetry(
-            $path,
-            $requestId,
-            $options?->timeout ?? $this->invoiceTimeout,
-            function (float $budget) use ($path, $requestId, $sink, $onStart, &$started): InvoicePdf {
-                $hash = hash_init('sha256');
-                $written = 0;
-                $meta = null;
-                $onBody = function (string $data, Response $r) use ($path, $requestId, $hash, $sink, $onStart, &$written, &$meta, &$started): void {
-                    if ($meta === null) {
-                        if ($r->mediaType() !== 'application/pdf') {
-                            throw $this->protocolError($path, $requestId, $r, "unexpected content type '{$r->header('content-type')}'");
-                        }
-                        $meta = new InvoicePdf(
-                            self::fileNameFrom($r->header('content-disposition')),
-                            $r->mediaType(),
-                            (int) $r->header('content-length'),
-                            '',
-                            0,
-                        );
-                        $started = true;
-                        if ($onStart !== null) {
-                            $onStart($meta);
-                        }
+        $attempt = function (float $budget) use ($path, $requestId, $pdf): InvoicePdf {
+            $onBody = function (string $data, Response $r) use ($path, $requestId, $pdf): void {
+                if (!$pdf->started()) {
+                    if ($r->mediaType() !== 'application/pdf') {
+                        throw $this->unexpectedType($path, $requestId, $r);
                     }
-                    self::write($sink, $data);
-                    hash_update($hash, $data);
-                    $written += strlen($data);
-                };
-                $r = $this->send('GET', $this->baseUrl . $path, ['Accept: application/pdf'], null, $budget, $requestId, $path, $onBody);
-                if ($r->status !== 200) {
-                    throw $this->errorFromResponse($path, $requestId, $r);
+                    $name = self::fileNameFrom($r->header('content-disposition'));
+                    $pdf->start(new InvoicePdf($name, 'application/pdf', (int) $r->header('content-length'), '', 0));
                 }
-                if ($meta === null) {
-                    throw $this->protocolError($path, $requestId, $r, 'the answer carried no PDF data');
-                }
-                if ($meta->size > 0 && $r->header('content-encoding') === '' && $written !== $meta->size) {
-                    throw new DataLossException("invoice PDF: announced {$meta->size} bytes, received $written", $path, $requestId, 200);
-                }
-                return new InvoicePdf($meta->fileName, $meta->contentType, $meta->size, hash_final($hash), $written);
-            },
-            function () use (&$started): bool {
-                return !$started;
-            },
-        );
+                $pdf->write($data);
+            };
+            $headers = ['Accept: application/pdf'];
+            $r = $this->send('GET', $this->baseUrl . $path, $headers, null, $budget, $requestId, $path, $onBody);
+            if ($r->status !== 200) {
+                throw $this->errorFromResponse($path, $requestId, $r);
+            }
+            if (!$pdf->started()) {
+                throw $this->protocolError($path, $requestId, $r, 'the answer carried no PDF');
+            }
+            // Content-Length counts the bytes on the wire: compare only if they were not compressed.
+            return $pdf->finish($path, $requestId, checkSize: $r->header('content-encoding') === '');
+        };
+        $budget = $options?->timeout ?? $this->invoiceTimeout;
+        return $this->withRetry($path, $requestId, $budget, $attempt, static fn (): bool => !$pdf->started());
     }
 
     /** The x-request-id of the last call (also on every exception as $requestId): log it with your page's log line. */
@@ -494,7 +442,8 @@ final class OnlineConnectClient
             $options?->timeout ?? $this->timeout,
             function (float $budget) use ($procedure, $requestId, $body): array {
                 $url = $this->baseUrl . '/' . $procedure;
-                $r = $this->send('POST', $url, ['Content-Type: application/json'], $body, $budget, $requestId, $procedure);
+                $headers = ['Content-Type: application/json'];
+                $r = $this->send('POST', $url, $headers, $body, $budget, $requestId, $procedure);
                 if ($r->status !== 200) {
                     throw $this->errorFromResponse($procedure, $requestId, $r);
                 }
@@ -521,7 +470,13 @@ final class OnlineConnectClient
      * @param callable(): bool $mayRetry
      * @return T
      */
-    private function withRetry(string $procedure, string $requestId, float $budget, callable $attempt, callable $mayRetry): mixed
+    private function withRetry(
+        string $procedure,
+        string $requestId,
+        float $budget,
+        callable $attempt,
+        callable $mayRetry,
+    ): mixed
     {
         $this->lastRequestId = $requestId;
         $deadline = hrtime(true) / 1e9 + $budget;
@@ -538,7 +493,8 @@ final class OnlineConnectClient
                 }
                 usleep((int) ($pause * 1e6));
             } catch (\UnexpectedValueException $e) {
-                throw new InternalException("$procedure: unreadable answer: {$e->getMessage()}", $procedure, $requestId, 200, null, $n, [], $e);
+                $what = "$procedure: unreadable answer: {$e->getMessage()}";
+                throw new InternalException($what, $procedure, $requestId, 200, null, $n, [], $e);
             }
         }
     }
@@ -612,7 +568,13 @@ final class OnlineConnectClient
     }
 
     /** @param array<string, mixed> $error a Connect Error object: code, message, details */
-    private function connectError(string $procedure, string $requestId, int $status, array $error, ?float $retryAfter): OnlineConnectException
+    private function connectError(
+        string $procedure,
+        string $requestId,
+        int $status,
+        array $error,
+        ?float $retryAfter,
+    ): OnlineConnectException
     {
         $details = is_array($error['details'] ?? null) ? array_values(array_filter($error['details'], 'is_array')) : [];
         return OnlineConnectException::fromCode(
@@ -632,6 +594,12 @@ final class OnlineConnectClient
         return new InternalException("$procedure: protocol error: $what", $procedure, $requestId, $r->status);
     }
 
+    private function unexpectedType(string $procedure, string $requestId, Response $r): InternalException
+    {
+        $type = $r->header('content-type');
+        return $this->protocolError($procedure, $requestId, $r, "unexpected content type '$type'");
+    }
+
     /**
      * Runs a model constructor; a malformed answer becomes an InternalException.
      *
@@ -644,7 +612,8 @@ final class OnlineConnectClient
         try {
             return $build();
         } catch (\UnexpectedValueException | \ValueError | \TypeError $e) {
-            throw new InternalException("$procedure: unreadable answer: {$e->getMessage()}", $procedure, $this->lastRequestId, 200, previous: $e);
+            $what = "$procedure: unreadable answer: {$e->getMessage()}";
+            throw new InternalException($what, $procedure, $this->lastRequestId, 200, previous: $e);
         }
     }
 
@@ -703,30 +672,11 @@ final class OnlineConnectClient
             if ($value instanceof \BackedEnum) {
                 $value = $value === $value::cases()[0] ? null : $value->value;  // UNSPECIFIED is the default
             }
-            if ($value === null || $value === '' || $value === 0 || $value === 0.0 || $value === false || $value === []) {
+            if (in_array($value, [null, '', 0, 0.0, false, []], true)) {
                 continue;
             }
             $out[$name] = $value;
         }
         return $out;
-    }
-
-    private static function checkSink(mixed $sink): void
-    {
-        if (!is_resource($sink) || get_resource_type($sink) !== 'stream') {
-            throw new \InvalidArgumentException('sink must be a writable stream resource, e.g. fopen("php://output", "wb")');
-        }
-    }
-
-    /** @param resource $sink */
-    private static function write(mixed $sink, string $data): void
-    {
-        while ($data !== '') {
-            $n = fwrite($sink, $data);
-            if ($n === false || $n === 0) {
-                throw new \RuntimeException('could not write the invoice PDF into the sink');
-            }
-            $data = substr($data, $n);
-        }
     }
 }

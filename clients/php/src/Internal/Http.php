@@ -68,7 +68,8 @@ final class Http
         $options[CURLOPT_URL] = $url;
         $options[CURLOPT_HTTPHEADER] = [...$headers, 'Expect:'];
         $options[CURLOPT_TIMEOUT_MS] = $timeoutMs;
-        $options[CURLOPT_CONNECTTIMEOUT_MS] = min($timeoutMs, (int) ($options[CURLOPT_CONNECTTIMEOUT_MS] ?? $timeoutMs));
+        $connectMs = (int) ($options[CURLOPT_CONNECTTIMEOUT_MS] ?? $timeoutMs);
+        $options[CURLOPT_CONNECTTIMEOUT_MS] = min($timeoutMs, $connectMs);
         if ($method === 'GET') {
             $options[CURLOPT_HTTPGET] = true;
         } else {

@@ -37,7 +37,8 @@ final class Money
         $decimal = $this->decimal !== '' ? $this->decimal : sprintf('%.2F', $this->amountMinor / 100);
         $negative = str_starts_with($decimal, '-');
         [$whole, $fraction] = array_pad(explode('.', ltrim($decimal, '-'), 2), 2, '');
-        $text = ($negative ? '-' : '') . number_format((float) $whole, 0, ',', '.') . ($fraction !== '' ? ',' . $fraction : '');
+        $text = ($negative ? '-' : '') . number_format((float) $whole, 0, ',', '.');
+        $text .= $fraction !== '' ? ',' . $fraction : '';
         return $text . ' ' . ($this->currency === 'EUR' ? '€' : $this->currency);
     }
 }
