@@ -123,7 +123,7 @@ def test_phpunit_suite_against_real_gateways(tmp_path: Path) -> None:
             cwd=CLIENT,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=110,
             env={
                 **os.environ,
                 "OC_BASE_URL": live.http,

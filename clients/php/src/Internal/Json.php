@@ -20,11 +20,12 @@ final class Json
     /** The raw value of a field, by its lowerCamelCase name, or its snake_case name; null if absent. */
     public static function get(array $j, string $field): mixed
     {
+        static $snake = [];
         if (array_key_exists($field, $j)) {
             return $j[$field];
         }
-        $snake = strtolower((string) preg_replace('/[A-Z]/', '_$0', $field));
-        return $j[$snake] ?? null;
+        $snake[$field] ??= strtolower((string) preg_replace('/[A-Z]/', '_$0', $field));
+        return $j[$snake[$field]] ?? null;
     }
 
     public static function str(array $j, string $field): string
