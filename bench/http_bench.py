@@ -1,10 +1,11 @@
 """``make bench`` (HTTP part): the HTTP/JSON door against the gRPC door, same run, same calls, same client.
 
 Starts gateway (with ``[http]``) + agent as processes on a demo ERP whose sheet invoice is a 20 MB file, then
-drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors with ``h2load`` (Debian package
-``nghttp2-client``), the same client for both: HTTP/2 without TLS, one connection per caller, gRPC framing on the
-gRPC port, ``application/json`` on the HTTP port. (``h2load --h1`` cannot be used: it rejects the empty reason
-phrase of hypercorn's HTTP/1.1 status line, which HTTP/1.1 allows and curl, PHP, browsers and httpx accept.)
+drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors with C load generators from
+Debian: the gRPC door with ``h2load`` (package ``nghttp2-client``; HTTP/2, one connection per caller), the JSON
+door over HTTP/1.1 — what PHP's curl speaks — with ``wrk`` (one keep-alive connection per caller) and, for
+comparison, over HTTP/2 with ``h2load``. (``h2load --h1`` cannot be used: it rejects the empty reason phrase of
+hypercorn's HTTP/1.1 status line, which HTTP/1.1 allows and curl, PHP, browsers and wrk accept.)
 Both doors are measured back to back at every point, so they see the same machine load. Latencies come from
 h2load's per-request log; failed calls are counted from the gateway's log. Finally it downloads the 20 MB invoice once
 through the HTTP door and samples the gateway's RSS meanwhile.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import struct
@@ -95,6 +97,35 @@ def h2load(url: str, body: Path, headers: list[str], concurrency: int, seconds: 
     }
 
 
+def wrk(url: str, body: Path, concurrency: int, seconds: float) -> dict[str, Any]:
+    """One closed-loop wrk run over HTTP/1.1 (keep-alive); throughput and latency percentiles from its report."""
+    script = body.with_suffix(".lua")
+    script.write_text(
+        f"wrk.method = 'POST'\nwrk.body = {json.dumps(body.read_text())}\n"
+        f"wrk.headers['Content-Type'] = 'application/json'\nwrk.headers['Authorization'] = 'Bearer {SHOP_KEY}'\n"
+    )
+    threads = str(min(concurrency, 2))
+    duration = f"{max(1, round(seconds))}s"
+    args = ["wrk", "-t", threads, "-c", str(concurrency), "-d", duration, "--latency", "-s", str(script)]
+    out = subprocess.run([*args, url], check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def ms(text: str) -> float:
+        number = float(text.rstrip("usm"))
+        return number / 1000 if text.endswith("us") else number * 1000 if not text.endswith("ms") else number
+
+    percent = {m[0]: ms(m[1]) for m in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M)}
+    rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "errors": int(bad.group(1)) if bad else 0,
+        "rps": rps,
+        "p50_ms": percent.get("50", float("nan")),
+        "p90_ms": percent.get("90", float("nan")),
+        "p99_ms": percent.get("99", float("nan")),
+    }
+
+
 def failures(log: Path) -> list[str]:
     """The codes of the shop calls the gateway logged as failed so far (gRPC statuses travel in trailers, which
     h2load does not read)."""
@@ -144,8 +175,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per point (after 0.5 s warm-up)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     args = parser.parse_args()
-    if shutil.which("h2load") is None:
-        print("h2load is missing: apt-get install nghttp2-client", file=sys.stderr)
+    missing = [tool for tool in ("h2load", "wrk") if shutil.which(tool) is None]
+    if missing:
+        print(f"{' and '.join(missing)} missing: apt-get install nghttp2-client wrk", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -191,13 +223,17 @@ def main() -> int:
                     )
                     g["failed"] = failures(gateway.log)[failed:]
                     failed = len(failures(gateway.log))
-                    j = h2load(f"{http}/{path}", json_body, ["content-type: application/json", auth], c, args.seconds)
+                    j = wrk(f"{http}/{path}", json_body, c, args.seconds)
                     j["failed"] = failures(gateway.log)[failed:]
+                    failed = len(failures(gateway.log))
+                    j2 = h2load(f"{http}/{path}", json_body, ["content-type: application/json", auth], c, args.seconds)
+                    j2["failed"] = failures(gateway.log)[failed:]
                     point = {
                         "rpc": rpc,
                         "concurrency": c,
                         "grpc": g,
                         "json": j,
+                        "json_http2": j2,
                         "json_over_grpc": round(j["rps"] / g["rps"], 2) if g["rps"] else float("nan"),
                         "added_p50_ms": round(j["p50_ms"] - g["p50_ms"], 3),
                     }
@@ -205,7 +241,8 @@ def main() -> int:
                     print(
                         f"{rpc:14} c={c:<3} grpc {g['rps']:7.0f} req/s p50 {g['p50_ms']:6.2f} p99 {g['p99_ms']:6.2f} | "
                         f"json {j['rps']:7.0f} req/s p50 {j['p50_ms']:6.2f} p99 {j['p99_ms']:6.2f} | "
-                        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms "
+                        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms | "
+                        f"json/h2 {j2['rps']:6.0f} req/s p50 {j2['p50_ms']:6.2f} | "
                         f"failed {len(g['failed'])}/{len(j['failed'])} {sorted(set(g['failed'] + j['failed']))}",
                         flush=True,
                     )
@@ -230,7 +267,7 @@ def main() -> int:
         "benchmark": "http",
         "machine": machine(),
         "seconds_per_point": args.seconds,
-        "client": "h2load over HTTP/2 (h2c) for both doors, one connection per caller",
+        "client": "grpc: h2load (HTTP/2); json: wrk (HTTP/1.1); json_http2: h2load; a connection per caller",
         "points": points,
         "download_20mb": download,
         "targets_met": targets,
