@@ -53,7 +53,12 @@ bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head
 	$(PY) bench/batch_bench.py
 	$(PY) bench/scale_bench.py --tunnels 1000
 	$(PY) bench/scale_bench.py --tunnels 10000
+	$(PY) bench/bounds_bench.py
 	$(PY) bench/chaos.py
+
+.PHONY: bench-bounds
+bench-bounds: $(VENV)/.installed ## Gateway memory with 1,500 answers to shops that never read, budget on vs. off
+	$(PY) bench/bounds_bench.py
 
 .PHONY: bench-cluster
 bench-cluster: $(VENV)/.installed ## One vs. two gateway replicas and the NATS hop (needs nats-server; writes bench/results/)
