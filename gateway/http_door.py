@@ -28,11 +28,12 @@ from connectrpc.code import Code
 
 from onlineconnect._codegen import OPENAPI
 from onlineconnect.calls import BY_PATH, CALLS
+from onlineconnect.errors import OnlineConnectError
 
 from . import http_download
 from .config import GatewayConfig
 from .http_connect import connect_apps
-from .http_errors import BY_HTTP_STATUS, error_json
+from .http_errors import BY_HTTP_STATUS, error_answer, error_json
 from .http_exchange import BodyRefused, Exchange, Header, NotReading, Receive, Send
 from .relay import MAX_SHOP_REQUEST_BYTES, Relay, ShopCall, request_id_from
 
@@ -40,6 +41,8 @@ log = structlog.get_logger("onlineconnect.gateway.http_door")
 
 ENVELOPE_PREFIX = 5  # a Connect streaming request carries its one message behind a 5-byte prefix
 _GRPC_TYPES = ("application/grpc",)  # application/grpc, application/grpc+proto, application/grpc-web…
+_STREAM_TYPES = ("application/connect+json", "application/connect+proto")
+_STREAM_ACCEPT = ", ".join(_STREAM_TYPES).encode()
 
 
 class HttpDoor:
@@ -99,9 +102,23 @@ class HttpDoor:
         app = self.routes.get(path)
         if app is not None:
             content_type = next((v for k, v in headers if k == "content-type"), "")
-            if content_type.strip().lower().startswith(_GRPC_TYPES):
+            media_type = content_type.split(";", 1)[0].strip().lower()
+            streaming = path in self.streaming
+            if media_type.startswith(_GRPC_TYPES):
                 message = "this listener speaks the Connect protocol; send gRPC to the gateway's gRPC port"
                 await ex.respond(send, 415, error_json(Code.UNIMPLEMENTED, message))
+                return
+            if streaming and method != "POST":
+                # The Connect protocol allows GET for unary RPCs only; a stream is always a POST.
+                message = f"{path} is a server-streaming RPC: send it as POST"
+                await ex.respond(send, 405, error_json(Code.UNIMPLEMENTED, message), headers=[(b"allow", b"POST")])
+                return
+            if streaming and media_type not in _STREAM_TYPES:
+                # connectrpc would name the unary types, which this RPC refuses.
+                message = f"{path} is a server-streaming RPC: send Content-Type application/connect+json or +proto"
+                await ex.respond(
+                    send, 415, error_json(Code.UNIMPLEMENTED, message), headers=[(b"accept-post", _STREAM_ACCEPT)]
+                )
                 return
             declared = next((v for k, v in headers if k == "content-length"), None)
             body = await ex.read_body(
@@ -111,6 +128,8 @@ class HttpDoor:
                 read_timeout=self.read_timeout,
                 declared=int(declared) if declared and declared.isdigit() else None,
             )
+            if not await self._authenticated(ex, path, send):
+                return
 
             async def timed_send(message: dict[str, Any]) -> None:
                 await ex.send(send, message)
@@ -130,6 +149,20 @@ class HttpDoor:
             code = Code.UNIMPLEMENTED if path.startswith("/onlineconnect.") else Code.NOT_FOUND
             message = f"no RPC or download at {path}; the API is described at /openapi.json"
             await ex.respond(send, 404, error_json(code, message))
+
+    async def _authenticated(self, ex: Exchange, path: str, send: Send) -> bool:
+        """Checks the shop key before connectrpc decodes the body, so that a call without a valid key is refused
+        401 (or 403) whatever its body, as on the gRPC door; False if the refusal has been written."""
+        sc = ShopCall(call=BY_PATH[path], payload=b"", metadata=ex.metadata, timeout=None, protocol="connect")
+        try:
+            self.relay.authenticate(sc)
+        except OnlineConnectError as exc:
+            sc.peer, ex.sc = ex.peer, sc
+            ex.ended(exc.code, exc.message)
+            status, body, extra = error_answer(exc)
+            await ex.respond(send, status, body, headers=extra)
+            return False
+        return True
 
     def _report(self, ex: Exchange, path: str) -> None:
         """Reports the call's outcome to the chain (metrics, failure log) once.

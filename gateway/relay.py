@@ -316,6 +316,20 @@ class Relay:
 
     # -- the chain both doors call --------------------------------------------------------------------------------
 
+    def authenticate(self, sc: ShopCall) -> ShopCredential:
+        """Step 2 alone: the shop key and its scope for ``sc``'s RPC; sets ``sc.shop`` and ``sc.tenant``.
+
+        A door may call it before it decodes the request, so that a call without a valid key is refused as
+        unauthenticated whatever its body; :meth:`unary` and :meth:`stream` call it again.
+
+        Raises:
+            Unauthenticated: no or unknown key.
+            PermissionDenied: the key may not call the RPC.
+        """
+        shop = self.auth.shop(sc.metadata, sc.call.method)
+        sc.shop, sc.tenant = shop, shop.tenant
+        return shop
+
     def _admit(self, sc: ShopCall) -> ShopCredential:
         """Steps 1 to 4: deadline, key and scope, size and shape of the request, rate limits and the memory budget."""
         if self.observe is not None and not sc.counted:
@@ -323,8 +337,7 @@ class Relay:
             self.observe.call_started(sc.call, sc.protocol)
         timeout = self.config.default_deadline if sc.timeout is None else sc.timeout
         sc.deadline = asyncio.get_running_loop().time() + max(0.0, min(timeout, self.config.max_deadline))
-        shop = self.auth.shop(sc.metadata, sc.call.method)
-        sc.shop, sc.tenant = shop, shop.tenant
+        shop = self.authenticate(sc)
         if len(sc.payload) > MAX_SHOP_REQUEST_BYTES:
             raise InvalidArgument(f"request of {len(sc.payload)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
         message = decode_request(sc.call, sc.payload)

@@ -178,3 +178,59 @@ async def test_calls_are_counted_with_the_connect_protocol_label(stack: HttpStac
     assert any('code="OK"' in line and 'protocol="connect"' in line and "GetOrder" in line for line in lines)
     assert any('code="UNAUTHENTICATED"' in line and 'protocol="connect"' in line for line in lines)
     assert any('code="OK"' in line and 'protocol="grpc"' in line for line in lines)
+
+
+INVOICE_PDF = BY_METHOD["GetInvoicePdf"].path
+INVOICE = {**ORDER, "document_id": "INV-1"}
+
+
+async def test_get_on_the_streaming_rpc_is_refused_405_allow_post(stack: HttpStack) -> None:
+    """GET on the server-streaming GetInvoicePdf answers 405 with Allow: POST and a Connect error, not a stream."""
+    params = {"encoding": "json", "message": json.dumps(INVOICE), "connect": "v1"}
+    async with stack.client() as http:
+        r = await http.get(INVOICE_PDF, params=params, headers=stack.auth)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["code"] == "unimplemented"
+    assert "POST" in r.json()["message"]
+
+
+async def test_unary_json_on_the_streaming_rpc_names_the_streaming_types(stack: HttpStack) -> None:
+    """An application/json POST to GetInvoicePdf answers 415 with Accept-Post naming the Connect streaming types."""
+    async with stack.client() as http:
+        r = await http.post(INVOICE_PDF, json=INVOICE, headers=stack.auth)
+        proto = await http.post(INVOICE_PDF, content=b"", headers={**stack.auth, "content-type": "application/proto"})
+    for answer in (r, proto):
+        assert answer.status_code == 415
+        assert answer.headers["accept-post"] == "application/connect+json, application/connect+proto"
+        assert answer.json()["code"] == "unimplemented"
+
+
+async def test_unary_rpcs_still_name_the_unary_types_on_415(stack: HttpStack) -> None:
+    """A streaming content type on the unary GetOrder answers 415 with Accept-Post naming the unary types."""
+    async with stack.client() as http:
+        r = await http.post(
+            GET_ORDER, content=b"{}", headers={**stack.auth, "content-type": "application/connect+json"}
+        )
+    assert r.status_code == 415
+    assert r.headers["accept-post"] == "application/json, application/proto"
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "code"),
+    [(None, 401, "unauthenticated"), ("not-a-key", 401, "unauthenticated"), (STOCK_ONLY_KEY, 403, "permission_denied")],
+)
+async def test_a_malformed_body_without_a_valid_key_is_refused_for_the_key(
+    stack: HttpStack, key: str | None, status: int, code: str
+) -> None:
+    """A malformed body without a valid key answers 401 (403 for a key of another scope) before 400, as on gRPC."""
+    headers = {"content-type": "application/json"} | ({"authorization": f"Bearer {key}"} if key else {})
+    async with stack.client() as http:
+        r = await http.post(GET_ORDER, content=b'{"customer_number": ', headers=headers)
+        good_key = await http.post(GET_ORDER, content=b'{"customer_number": ', headers={**headers, **stack.auth})
+    assert (r.status_code, r.json()["code"]) == (status, code)
+    assert (good_key.status_code, good_key.json()["code"]) == (400, "invalid_argument")
+    text = stack.gateway.metrics.render().decode()
+    grpc_name = code.upper()
+    assert any(f'code="{grpc_name}"' in line and 'protocol="connect"' in line for line in text.splitlines())
