@@ -35,6 +35,7 @@ from onlineconnect.v1 import orders_connect, orders_pb2, stock_connect, stock_pb
 
 from .http_errors import connect_error, retry_after
 from .http_exchange import Exchange, current
+from .http_json import to_json
 from .relay import MAX_SHOP_REQUEST_BYTES, Relay, ShopCall
 
 log = structlog.get_logger("onlineconnect.gateway.http_connect")
@@ -52,11 +53,8 @@ class JsonCodec:
         return "json"
 
     def encode(self, message: Message) -> bytes:
-        """The message as compact JSON, fields with default values left out."""
-        text: str = json_format.MessageToJson(
-            message, preserving_proto_field_name=True, indent=None, ensure_ascii=False
-        )
-        return text.encode()
+        """The message as JSON, fields with default values left out (``json_format``'s output, planned per type)."""
+        return to_json(message)
 
     def decode(self, data: bytes | bytearray, message_class: type[Message]) -> Message:
         """Parses a JSON object into ``message_class``.
