@@ -22,14 +22,23 @@ Wire format (no new protobuf messages; the tunnel's own ones are reused):
 
 The link starts in the background and reconnects by itself: while NATS is unreachable, calls that need another
 replica fail with ``UNAVAILABLE`` and a message saying so, and calls served by this replica's own tunnels go on.
+
+Every ``ping_interval`` the replica pings NATS itself (round-trip time for metrics): a ping unanswered within
+``ping_timeout`` marks the link *stalled* (a frozen NATS keeps its TCP connections open, so the client alone would
+not notice for minutes), and calls waiting for another replica then fail naming NATS rather than blaming a
+replica. The same loop announces this replica's tenants to the others (presence, :mod:`.cluster_state`), so each
+replica's tenant health tells whether a shop calling it can reach the tenant's ERP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import nats
@@ -46,6 +55,7 @@ from onlineconnect.calls import BY_REQUEST_FIELD, Call
 from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
 from onlineconnect.v1 import tunnel_pb2
 
+from .cluster_state import LinkState
 from .config import ClusterConfig
 
 log = structlog.get_logger("onlineconnect.gateway.cluster")
@@ -89,12 +99,12 @@ def masked(url: str) -> str:
 class ClusterLink:
     """This replica's link to the others."""
 
-    def __init__(self, config: ClusterConfig, local: LocalForwarder) -> None:
+    def __init__(
+        self, config: ClusterConfig, local: LocalForwarder, *, on_change: Callable[[], None] | None = None
+    ) -> None:
         self.config = config
         self.local = local
         self.nc: NATS | None = None
-        self.served = 0  # calls answered for other replicas
-        self.forwarded = 0  # calls sent to other replicas
         self._wanted: set[str] = set()
         self._subs: dict[str, Subscription] = {}
         self._tenant_of: dict[str, str] = {}
@@ -107,6 +117,20 @@ class ClusterLink:
         self._waiting: dict[str, asyncio.Queue[Msg | BaseException]] = {}  # calls sent, by token
         self._serving: dict[str, int] = {}  # reply subjects of calls served for others (for heartbeats)
         self._where = ",".join(masked(u) for u in config.servers)
+        self._instance = f"{config.replica}/{uuid.uuid4().hex[:8]}"  # names may repeat; instances do not
+        self.state = LinkState(
+            where=self._where, replica=config.replica, warn_interval=config.warn_interval, on_change=on_change
+        )
+
+    @property
+    def served(self) -> int:
+        """Calls answered for other replicas."""
+        return self.state.routed_in
+
+    @property
+    def forwarded(self) -> int:
+        """Calls sent to other replicas."""
+        return self.state.routed_out
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
@@ -120,13 +144,23 @@ class ClusterLink:
         return f"{self.config.subject_prefix}-gateways"
 
     @property
+    def presence_subject(self) -> str:
+        """Where replicas announce the tenants they hold."""
+        return f"{self.config.subject_prefix}.presence"
+
+    @property
     def connected(self) -> bool:
-        """True while the link to NATS is up."""
-        return self.nc is not None and self.nc.is_connected
+        """True while the link to NATS is up and NATS answers pings."""
+        return self.nc is not None and self.nc.is_connected and self.state.healthy
+
+    def reachable(self, tenant: str) -> bool:
+        """True if another replica reachable through NATS holds a tunnel of ``tenant``."""
+        return self.state.holds(tenant)
 
     async def start(self) -> None:
         """Starts connecting in the background; the gateway serves its own tunnels meanwhile."""
         self._connector = asyncio.create_task(self._connect(), name="cluster-connect")
+        self._spawn(self._watch(), "cluster-watch")
 
     async def _connect(self) -> None:
         delay = 0.5
@@ -138,33 +172,92 @@ class ClusterLink:
                     connect_timeout=2,
                     reconnect_time_wait=1,
                     max_reconnect_attempts=-1,
+                    # The client's own stale-connection check; ours (_watch) is faster and names the trouble.
+                    ping_interval=max(1, math.ceil(self.config.ping_interval * 5)),
+                    max_outstanding_pings=2,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
                 )
                 break
-            except (NatsError, OSError) as exc:
-                log.warning("cluster.unreachable", nats=self._where, error=str(exc) or type(exc).__name__)
+            except (NatsError, OSError) as exc:  # the client retries by itself; this is for what it gives up on
+                self.state.last_error = str(exc) or type(exc).__name__
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         inbox = nc.new_inbox()
         await nc.subscribe(inbox + ".*", cb=self._on_answer)
+        await nc.subscribe(self.presence_subject, cb=self._on_presence)
         self.nc, self._inbox = nc, inbox
         self._spawn(self._heartbeats())
         log.info("cluster.connected", nats=self._where, replica=self.config.replica)
+        self.state.up()
         await self._sync()
 
     async def _on_error(self, exc: Exception) -> None:
-        log.debug("cluster.error", error=str(exc) or type(exc).__name__)
+        # The client reports every failed (re)connect here and retries by itself: _watch warns, periodically.
+        self.state.last_error = str(exc) or type(exc).__name__
+        log.debug("cluster.error", error=self.state.last_error)
+
+    def _fail_waiting(self, why: str, *, stalled: bool) -> None:
+        """Calls waiting for another replica fail now, naming NATS, rather than at their deadline."""
+        for queue in self._waiting.values():
+            queue.put_nowait(NatsTrouble(f"the link to the other gateway replicas failed: {why}", stalled=stalled))
 
     async def _on_disconnected(self) -> None:
-        log.warning("cluster.disconnected", nats=self._where, replica=self.config.replica)
-        # Calls waiting for another replica fail now rather than at their deadline.
-        for queue in self._waiting.values():
-            queue.put_nowait(Unavailable(f"the link to the other gateway replicas (NATS at {self._where}) dropped"))
+        if self.state.closing:
+            log.info("cluster.closed", nats=self._where, replica=self.config.replica)
+            return
+        self.state.down(error="connection to NATS lost")
+        self._fail_waiting(f"NATS at {self._where} dropped the connection", stalled=False)
 
     async def _on_reconnected(self) -> None:
         log.info("cluster.reconnected", nats=self._where, replica=self.config.replica)
+        self.state.up()
+        self._spawn(self._announce())
+
+    async def _watch(self) -> None:
+        """Pings NATS every ``ping_interval`` (round-trip time, stall detection), warns while the link is down,
+        announces this replica's tenants and forgets stale announcements of others."""
+        interval, timeout = self.config.ping_interval, self.config.ping_timeout
+        while True:
+            await asyncio.sleep(interval)
+            nc = self.nc
+            if nc is not None and nc.is_connected:
+                try:
+                    async with asyncio.timeout(timeout):
+                        self.state.rtt = await nc.rtt(timeout=math.ceil(timeout) + 1)
+                except (TimeoutError, NatsError):
+                    if not self.state.stalled and not self.state.closing:
+                        self.state.down(stalled=True, error=f"no answer to a ping within {timeout:g} s")
+                        self._fail_waiting(self.state.trouble(), stalled=True)
+                else:
+                    self.state.up()
+                    await self._announce()
+            elif self.state.healthy:
+                self.state.down(error="not connected")
+            self.state.tick()
+
+    async def _announce(self) -> None:
+        """Tells the other replicas which tenants this replica holds tunnels of (they use it for health)."""
+        nc = self.nc
+        if nc is None or not nc.is_connected:
+            return
+        tenants = sorted(self._subs) if self._accepting else []
+        ttl = self.config.ping_interval * 3 + self.config.ping_timeout
+        payload = {"instance": self._instance, "replica": self.config.replica, "tenants": tenants, "ttl": ttl}
+        with contextlib.suppress(NatsError):
+            await nc.publish(self.presence_subject, json.dumps(payload).encode())
+
+    async def _on_presence(self, msg: Msg) -> None:
+        try:
+            news = json.loads(msg.data)
+            instance, replica, ttl = str(news["instance"]), str(news["replica"]), float(news["ttl"])
+            tenants = frozenset(str(t) for t in news["tenants"])
+        except (ValueError, KeyError, TypeError):
+            log.debug("cluster.presence_malformed")
+            return
+        if instance != self._instance:
+            self.state.heard(instance, replica, tenants, ttl)
 
     def tenant_changed(self, tenant: str, serving: bool) -> None:
         """Subscribes for ``tenant`` when this replica got its first tunnel of it, unsubscribes after its last."""
@@ -190,6 +283,7 @@ class ClusterLink:
                 with contextlib.suppress(NatsError, asyncio.TimeoutError):
                     await sub.drain()  # type: ignore[no-untyped-call]
                 log.info("cluster.unsubscribed", tenant=tenant, replica=self.config.replica)
+        await self._announce()
 
     async def withdraw(self) -> None:
         """Stops taking calls from other replicas (drain): every subscription goes, in-flight calls continue."""
@@ -203,6 +297,7 @@ class ClusterLink:
         serving = [t for t in self._tasks if t.get_name().startswith("cluster-serve")]
         if serving:
             await asyncio.wait(serving, timeout=grace)
+        self.state.closing = True
         if self._connector is not None:
             self._connector.cancel()
         if self.nc is not None and not self.nc.is_closed:
@@ -219,10 +314,11 @@ class ClusterLink:
 
     def _link(self, tenant: str) -> NATS:
         nc = self.nc
-        if nc is None or not nc.is_connected or not self._inbox:
-            raise Unavailable(
+        if nc is None or not nc.is_connected or not self._inbox or not self.state.healthy:
+            raise NatsTrouble(
                 f"no agent of this shop's tenant ({tenant}) is connected to this gateway replica, and the link to "
-                f"the other replicas (NATS at {self._where}) is down"
+                f"the other replicas is down: {self.state.trouble()}",
+                stalled=self.state.stalled,
             )
         return nc
 
@@ -239,7 +335,7 @@ class ClusterLink:
         self._waiting[token] = queue
         header = tunnel_pb2.AgentRequest(request_id=request_id, deadline_ms=max(1, int(left * 1000)), shop=shop)
         payload = header.SerializeToString() + _field(call, request)
-        self.forwarded += 1
+        self.state.routed_out += 1
         try:
             await nc.publish(self.subject(tenant), payload, reply=f"{self._inbox}.{token}")
         except NatsError as exc:
@@ -264,14 +360,47 @@ class ClusterLink:
             except TimeoutError:
                 if left <= SILENCE:
                     raise DeadlineExceeded("no answer from the other gateway replicas within the deadline") from None
+                # Silence has two causes: the serving replica died, or NATS froze. Ask NATS before blaming.
+                if not await self._nats_answers():
+                    raise NatsTrouble(
+                        f"the link to the other gateway replicas failed: {self.state.trouble()}", stalled=True
+                    ) from None
                 raise ReplicaLost("the gateway replica serving this call stopped answering") from None
             if isinstance(item, BaseException):
                 raise item
             headers = item.headers or {}
             if headers.get("Status") == "503":
-                raise Unavailable(f"no agent connected for this shop's tenant ({tenant}) on any gateway replica")
+                raise NoReplica(f"no agent connected for this shop's tenant ({tenant}) on any gateway replica")
             if ALIVE_HEADER not in headers:
                 return item
+
+    async def _nats_answers(self) -> bool:
+        """True if NATS answers a ping within ``ping_timeout`` (else the link is marked stalled)."""
+        nc = self.nc
+        if nc is None or not nc.is_connected:
+            return False
+        if self.state.stalled:
+            return False
+        try:
+            async with asyncio.timeout(self.config.ping_timeout):
+                await nc.flush(timeout=math.ceil(self.config.ping_timeout) + 1)
+        except (TimeoutError, NatsError):
+            self.state.down(stalled=True, error=f"no answer to a ping within {self.config.ping_timeout:g} s")
+            return False
+        return True
+
+    def _count(self, exc: BaseException) -> None:
+        """Books a failed routed call under its cause."""
+        if isinstance(exc, NatsTrouble):
+            self.state.failed("nats_stalled" if exc.stalled else "nats_down")
+        elif isinstance(exc, ReplicaLost):
+            self.state.failed("replica_lost")
+        elif isinstance(exc, NoReplica):
+            self.state.failed("no_replica")
+        elif isinstance(exc, DeadlineExceeded):
+            self.state.failed("deadline")
+        elif isinstance(exc, Unavailable):
+            self.state.failed("no_path")
 
     async def unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
@@ -286,6 +415,15 @@ class ClusterLink:
             Unavailable: NATS is down, or no replica holds a tunnel of the tenant.
             DeadlineExceeded: no answer within ``deadline`` seconds.
         """
+        try:
+            return await self._unary(call, tenant, request, deadline=deadline, request_id=request_id, shop=shop)
+        except OnlineConnectError as exc:
+            self._count(exc)
+            raise
+
+    async def _unary(
+        self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
+    ) -> tunnel_pb2.RelayResponse:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         for attempt in (1, 2):
@@ -314,7 +452,11 @@ class ClusterLink:
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
-        token, queue, nc = await self._send(call, tenant, request, deadline, request_id, shop)
+        try:
+            token, queue, nc = await self._send(call, tenant, request, deadline, request_id, shop)
+        except OnlineConnectError as exc:
+            self._count(exc)
+            raise
         try:
             msg = await self._next(queue, end, tenant)
             if NO_PATH_HEADER in (msg.headers or {}):  # that replica just lost its tunnel: once more
@@ -329,6 +471,9 @@ class ClusterLink:
                 if msg.reply:
                     await nc.publish(msg.reply, b"")  # credit: the serving replica may send the next part
                 msg = await self._next(queue, end, tenant)
+        except OnlineConnectError as exc:
+            self._count(exc)
+            raise
         finally:
             self._waiting.pop(token, None)
 
@@ -379,7 +524,7 @@ class ClusterLink:
             encoded = getattr(req, call.request_field).SerializeToString()
             deadline = req.deadline_ms / 1000
             opts: dict[str, Any] = {"deadline": deadline, "request_id": req.request_id, "shop": req.shop}
-            self.served += 1
+            self.state.routed_in += 1
             if call.streaming:
                 await self._serve_stream(reply, self.local.local_stream(call, tenant, encoded, **opts), deadline)
             else:
@@ -423,7 +568,20 @@ class ClusterLink:
 
 
 class ReplicaLost(Unavailable):
-    """Expected: the replica serving a call went silent (killed, cut off); the call may be tried elsewhere."""
+    """Expected: the replica serving a call went silent (killed, cut off) while NATS still answers; the call may
+    be tried elsewhere."""
+
+
+class NatsTrouble(Unavailable):
+    """Expected: NATS is unreachable (``stalled`` False) or stopped answering (True); no replica is to blame."""
+
+    def __init__(self, message: str, *, stalled: bool = False) -> None:
+        super().__init__(message)
+        self.stalled = stalled
+
+
+class NoReplica(Unavailable):
+    """Expected: NATS answered that no replica holds a tunnel of the tenant."""
 
 
 def _field(call: Call, request: bytes) -> bytes:

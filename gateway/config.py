@@ -38,6 +38,9 @@ Example (``deploy/demo/gateway.toml`` is a complete one)::
     [cluster]                                 # optional: several replicas linked through NATS (docs/scaling.md)
     nats = "nats://127.0.0.1:4222"            # absent table: single-process mode, no NATS needed
     replica = "gw-1"                          # this replica's name in logs (default: the host name)
+    ping_interval_seconds = 1.0               # own pings to NATS: round-trip time, presence of other replicas
+    ping_timeout_seconds = 2.0                # a ping unanswered this long: NATS is in trouble (warned, named)
+    warn_interval_seconds = 30.0              # repeat the warning this often while NATS is unusable
 """
 
 from __future__ import annotations
@@ -138,6 +141,9 @@ class ClusterConfig:
     nats: str
     replica: str
     subject_prefix: str = "onlineconnect"
+    ping_interval: float = 1.0  # seconds between this replica's pings to NATS (round-trip time, presence)
+    ping_timeout: float = 2.0  # a ping unanswered this long means NATS is in trouble (frozen, overloaded)
+    warn_interval: float = 30.0  # seconds between repeated warnings while NATS is unusable
 
     @property
     def servers(self) -> list[str]:
@@ -188,6 +194,7 @@ class GatewayConfig:
     max_connection_age_grace: float = 65.0  # … and then closed, with whatever is still in it
     shop_buffer_bytes: int = 64 * 1024 * 1024  # answers written to shops and not yet read, whole gateway
     shop_buffer_bytes_per_key: int = 8 * 1024 * 1024  # … per shop key
+    drain_grace: float = 10.0  # seconds a stopping gateway gives its agents to move and its calls to finish
 
     def printable(self) -> dict[str, object]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -206,6 +213,7 @@ class GatewayConfig:
                 "max_connection_age_grace_seconds": self.max_connection_age_grace,
                 "max_unread_mib": self.shop_buffer_bytes // (1024 * 1024),
                 "max_unread_mib_per_shop": self.shop_buffer_bytes_per_key // (1024 * 1024),
+                "drain_grace_seconds": self.drain_grace,
             },
             "log": {"format": self.log_format, "level": self.log_level},
             "metrics": {"listen": self.metrics_listen or ""},
@@ -221,6 +229,9 @@ class GatewayConfig:
                 "nats": _mask_url_credentials(self.cluster.nats),
                 "replica": self.cluster.replica,
                 "subject_prefix": self.cluster.subject_prefix,
+                "ping_interval_seconds": self.cluster.ping_interval,
+                "ping_timeout_seconds": self.cluster.ping_timeout,
+                "warn_interval_seconds": self.cluster.warn_interval,
             }
             if self.cluster
             else {},
@@ -289,8 +300,18 @@ def _cluster(root: Section) -> ClusterConfig | None:
         raise sec.error("subject_prefix", f"expected dot-separated words of letters, digits, - and _, got {prefix!r}")
     if not replica or len(replica) > 64:
         raise sec.error("replica", "expected a name of 1 to 64 characters")
+    ping_interval = sec.float("ping_interval_seconds", 1.0, min=0.1, max=60)
+    ping_timeout = sec.float("ping_timeout_seconds", 2.0, min=0.1, max=60)
+    warn_interval = sec.float("warn_interval_seconds", 30.0, min=1, max=3600)
     sec.reject_unknown()
-    return ClusterConfig(nats=nats, replica=replica, subject_prefix=prefix)
+    return ClusterConfig(
+        nats=nats,
+        replica=replica,
+        subject_prefix=prefix,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        warn_interval=warn_interval,
+    )
 
 
 def _http(root: Section, *, server_insecure: bool, tls: bool) -> HttpConfig | None:
@@ -383,6 +404,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
     max_age_grace = server.float("max_connection_age_grace_seconds", max_deadline + 5, min=1, max=3600)
     unread_mib = server.int("max_unread_mib", 64, min=1, max=64 * 1024)
     unread_mib_shop = server.int("max_unread_mib_per_shop", min(8, unread_mib), min=1, max=unread_mib)
+    drain_grace = server.float("drain_grace_seconds", 10.0, min=0, max=3600)
     server.reject_unknown()
 
     log_format, log_level = parse_log(root)
@@ -491,6 +513,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         max_connection_age_grace=max_age_grace,
         shop_buffer_bytes=unread_mib * 1024 * 1024,
         shop_buffer_bytes_per_key=unread_mib_shop * 1024 * 1024,
+        drain_grace=drain_grace,
     )
 
 

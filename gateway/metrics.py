@@ -9,8 +9,17 @@ embedded use) never share or collide on series. What is measured:
 * ``onlineconnect_gateway_requests_in_flight{rpc,protocol}`` — shop calls being served;
 * ``onlineconnect_gateway_shop_unread_bytes`` — answers handed to shops and not yet read (the memory budget), and
   ``onlineconnect_gateway_shop_not_reading_total{tenant}`` — calls given up because the shop did not read;
+* ``onlineconnect_gateway_shop_unread_limit_bytes`` — that budget's size (``[server] max_unread_mib``), so an
+  alert compares the two without repeating the configuration;
 * ``onlineconnect_gateway_tunnels_connected{tenant}``, ``onlineconnect_gateway_tunnel_calls_in_flight{tenant}`` —
-  read from the tunnel registry at scrape time;
+  this replica's own tunnels, read from the tunnel registry at scrape time;
+* ``onlineconnect_gateway_tenant_reachable{tenant}`` — 1 when a shop calling this replica can reach an agent of
+  the tenant, over a local tunnel or through the cluster link (the "ERP offline" signal; with several replicas
+  ``tunnels_connected`` of one replica may well be 0 while the tenant is served);
+* with ``[cluster]``: ``onlineconnect_gateway_cluster_connected`` (NATS connected and answering pings),
+  ``onlineconnect_gateway_cluster_rtt_seconds``, ``onlineconnect_gateway_cluster_replicas`` (others heard of),
+  ``onlineconnect_gateway_cluster_calls_routed_{out,in}_total`` and
+  ``onlineconnect_gateway_cluster_call_failures_total{cause}``;
 * ``onlineconnect_gateway_tunnel_connects_total{tenant}`` (a tenant's reconnects are its connects after the first)
   and ``onlineconnect_gateway_tunnel_bytes_{received,sent}_total{tenant}`` — sealed bytes through the tunnels,
   counting closed tunnels too.
@@ -24,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -37,6 +47,9 @@ from onlineconnect.config import split_host_port
 from .registry import Registry
 from .tunnel import AgentTunnel
 
+if TYPE_CHECKING:
+    from .cluster import ClusterLink
+
 log = structlog.get_logger("onlineconnect.gateway.metrics")
 
 # Shop calls are answered in milliseconds from a warm ERP; the upper buckets catch slow queries and deadlines.
@@ -48,6 +61,7 @@ class _TunnelCollector(Collector):
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self.reachable: Callable[[str], bool] | None = None  # the server's cluster-wide view
         self._live: dict[int, AgentTunnel] = {}
         self._closed_in: dict[str, int] = {}
         self._closed_out: dict[str, int] = {}
@@ -91,14 +105,66 @@ class _TunnelCollector(Collector):
         sent = CounterMetricFamily(
             "onlineconnect_gateway_tunnel_bytes_sent", "Sealed bytes sent to agents", labels=["tenant"]
         )
+        reachable = GaugeMetricFamily(
+            "onlineconnect_gateway_tenant_reachable",
+            "1 if a shop calling this replica can reach an agent of the tenant (local tunnel or another replica)",
+            labels=["tenant"],
+        )
         for tenant in tenants:
             tunnels = by_tenant.get(tenant, [])
+            local = counts.get(tenant, 0) > 0
+            reachable.add_metric([tenant], int(local or (self.reachable is not None and self.reachable(tenant))))
             connected.add_metric([tenant], counts.get(tenant, 0))
             calls.add_metric([tenant], sum(t.in_flight for t in tunnels))
             connects.add_metric([tenant], self.connects.get(tenant, 0))
             received.add_metric([tenant], self._closed_in.get(tenant, 0) + sum(t.link.bytes_in for t in tunnels))
             sent.add_metric([tenant], self._closed_out.get(tenant, 0) + sum(t.link.bytes_out for t in tunnels))
-        yield from (connected, calls, connects, received, sent)
+        yield from (connected, calls, connects, received, sent, reachable)
+
+
+class _ClusterCollector(Collector):
+    """Reads the cluster link's state at scrape time."""
+
+    def __init__(self, link: ClusterLink) -> None:
+        self.link = link
+
+    def collect(self) -> Iterable[Metric]:
+        """Yields the cluster link's metric families."""
+        state = self.link.state
+        yield GaugeMetricFamily(
+            "onlineconnect_gateway_cluster_connected",
+            "1 while the link to the other replicas (NATS) is connected and NATS answers pings",
+            value=int(self.link.connected),
+        )
+        yield GaugeMetricFamily(
+            "onlineconnect_gateway_cluster_rtt_seconds",
+            "Round-trip time of the last ping to NATS answered",
+            value=state.rtt if state.rtt is not None else float("nan"),
+        )
+        yield GaugeMetricFamily(
+            "onlineconnect_gateway_cluster_replicas",
+            "Other replicas holding tunnels, as announced through NATS and heard recently",
+            value=len(state.peers),
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_cluster_calls_routed_out",
+            "Shop calls sent through NATS to a replica holding the tenant",
+            value=state.routed_out,
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_cluster_calls_routed_in",
+            "Calls of other replicas served over this replica's tunnels",
+            value=state.routed_in,
+        )
+        failures = CounterMetricFamily(
+            "onlineconnect_gateway_cluster_call_failures",
+            "Calls routed through NATS that failed, by cause (nats_down, nats_stalled, no_replica, replica_lost, "
+            "deadline, no_path)",
+            labels=["cause"],
+        )
+        for cause, n in sorted(state.failures.items()):
+            failures.add_metric([cause], n)
+        yield failures
 
 
 class GatewayMetrics:
@@ -136,6 +202,11 @@ class GatewayMetrics:
             ["tenant"],
             registry=self.registry,
         )
+        self.unread_limit = Gauge(
+            "onlineconnect_gateway_shop_unread_limit_bytes",
+            "The memory budget for answers not yet read by shops ([server] max_unread_mib)",
+            registry=self.registry,
+        )
         self.tunnels = _TunnelCollector(registry)
         self.registry.register(self.tunnels)
         self._server: asyncio.Server | None = None
@@ -159,9 +230,19 @@ class GatewayMetrics:
         """The relay's observer: a call was given up because its shop did not read the answer."""
         self.not_reading.labels(tenant=tenant or "-").inc()
 
-    def watch_budget(self, held: Callable[[], int]) -> None:
-        """Reads the memory budget's held bytes at scrape time."""
+    def watch_budget(self, held: Callable[[], int], limit: Callable[[], int] | None = None) -> None:
+        """Reads the memory budget's held bytes (and its size) at scrape time."""
         self.unread.set_function(held)
+        if limit is not None:
+            self.unread_limit.set_function(limit)
+
+    def watch_reach(self, reachable: Callable[[str], bool]) -> None:
+        """Reads whether each tenant is reachable from this replica (locally or through the cluster)."""
+        self.tunnels.reachable = reachable
+
+    def watch_cluster(self, link: ClusterLink) -> None:
+        """Exports the cluster link's metrics."""
+        self.registry.register(_ClusterCollector(link))
 
     def render(self) -> bytes:
         """The current metrics in the Prometheus text format."""

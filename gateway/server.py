@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("onlineconnect.gateway.server")
 
+# Health name of the link to the other replicas: SERVING while NATS is connected and answers pings. Not part of
+# "" (the server's own status): a replica without NATS still serves its own tunnels.
+CLUSTER_HEALTH = "onlineconnect.cluster"
+
 # Largest gRPC message the server accepts: a sealed tunnel frame (64 KiB plaintext) plus its framing. Shop
 # requests are held to a tighter limit by the relay (MAX_SHOP_REQUEST_BYTES).
 MAX_RECEIVE_BYTES = MAX_FRAME_BYTES + 1024
@@ -53,7 +57,6 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 ]
-
 
 
 def connection_limits(config: GatewayConfig) -> list[tuple[str, int]]:
@@ -126,13 +129,15 @@ class GatewayServer:
         )
         self.metrics = GatewayMetrics(self.registry, CALLS)
         self.relay = Relay(config, self.auth, self.registry, observe=self.metrics)
-        self.metrics.watch_budget(lambda: self.relay.budget.held)
+        self.metrics.watch_budget(lambda: self.relay.budget.held, lambda: self.config.shop_buffer_bytes)
         self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
         self.cluster: ClusterLink | None = None  # [cluster]: the link to the other replicas through NATS
         if config.cluster is not None:
             from .cluster import ClusterLink  # needs nats-py (the "cluster" extra): imported only when configured
 
-            self.cluster = self.relay.cluster = ClusterLink(config.cluster, self.relay)
+            self.cluster = self.relay.cluster = ClusterLink(config.cluster, self.relay, on_change=self._cluster_changed)
+            self.metrics.watch_cluster(self.cluster)
+        self.metrics.watch_reach(self.reachable)
         self.reloader = Reloader(self)  # file changes, SIGHUP (see __main__) and key retirement
         self.server: grpc.aio.Server | None = None
         self.port = 0
@@ -140,11 +145,29 @@ class GatewayServer:
         self.http: HttpListener | None = None  # [http]: the Connect protocol listener
         self.http_port = 0
 
+    def reachable(self, tenant: str) -> bool:
+        """True if a shop calling this replica can reach an agent of ``tenant``: over a tunnel held here, or
+        through the cluster link to a replica that holds one."""
+        if self.registry.tunnels(tenant):
+            return True
+        return self.cluster is not None and self.cluster.reachable(tenant)
+
     def _set_tenant_health(self, tenant: str, serving: bool) -> None:
         if self.cluster is not None:  # take calls of the tenant from other replicas while we hold a tunnel of it
             self.cluster.tenant_changed(tenant, serving)
+        self._set_health(tenant_health_name(tenant), self.reachable(tenant))
+
+    def _cluster_changed(self) -> None:
+        """The link's health or what other replicas hold changed: every tenant's health is looked at again."""
+        assert self.cluster is not None
+        self._set_health(CLUSTER_HEALTH, self.cluster.connected)
+        for tenant in sorted(set(self.registry.counts()) | self.cluster.state.remote_tenants()):
+            if tenant in self.config.tenants:
+                self._set_health(tenant_health_name(tenant), self.reachable(tenant))
+
+    def _set_health(self, name: str, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        task = asyncio.get_running_loop().create_task(self.health.set(tenant_health_name(tenant), status))
+        task = asyncio.get_running_loop().create_task(self.health.set(name, status))
         self._health_tasks.add(task)
         task.add_done_callback(self._health_tasks.discard)
 
@@ -215,6 +238,7 @@ class GatewayServer:
         self.registry.publish_health()
         self.server, self.port = server, port
         if self.cluster is not None:
+            await self.health.set(CLUSTER_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)  # until connected
             await self.cluster.start()
         self.reloader.start()
         if self.config.metrics_listen is not None:
@@ -228,10 +252,12 @@ class GatewayServer:
         )
         return int(port)
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stops taking calls, waits up to ``grace`` seconds for in-flight calls, then cancels the rest."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Stops taking calls, waits up to ``grace`` seconds (default: ``[server] drain_grace_seconds``) for
+        in-flight calls, then cancels the rest."""
         if self.server is None:
             return
+        grace = self.config.drain_grace if grace is None else grace
         if grace > 0:
             grace = await drain(self, grace)  # agents move to other replicas first (gateway/drain.py)
         await self.health.enter_graceful_shutdown()
@@ -247,7 +273,7 @@ class GatewayServer:
         await self.reloader.stop()
         log.info("gateway.stopped")
 
-    async def serve_forever(self, grace: float = 5.0) -> None:
+    async def serve_forever(self, grace: float | None = None) -> None:
         """Runs until SIGINT or SIGTERM, then stops gracefully."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()

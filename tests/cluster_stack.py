@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -65,9 +66,15 @@ class NatsServer:
                 raise TimeoutError("nats-server did not start")
             time.sleep(0.02)
 
+    def signal(self, sig: int) -> None:
+        """Sends ``sig`` to the server (SIGSTOP freezes it with its connections open, SIGCONT thaws it)."""
+        assert self.popen is not None
+        self.popen.send_signal(sig)
+
     def kill(self) -> None:
         """Kills the server at once (SIGKILL)."""
         if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGCONT)  # a frozen server must be able to die
             self.popen.kill()
             self.popen.wait()
 
@@ -148,8 +155,10 @@ async def running_stack(
     prefix: str = "octest",
     default_deadline: float = 5.0,
     wait_cluster: bool = True,
+    cluster_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Runs ``replicas`` gateways on loopback; with ``nats_url`` they are linked into a cluster."""
+    """Runs ``replicas`` gateways on loopback; with ``nats_url`` they are linked into a cluster (``cluster_options``:
+    further :class:`ClusterConfig` fields such as ``ping_interval``)."""
     key = os.urandom(16)
     base = gateway_config(
         tenants={"demo": {1: key}},
@@ -159,7 +168,10 @@ async def running_stack(
     )
     gateways = []
     for i in range(replicas):
-        cluster = ClusterConfig(nats=nats_url, replica=f"gw-{i + 1}", subject_prefix=prefix) if nats_url else None
+        opts = cluster_options or {}
+        cluster = (
+            ClusterConfig(nats=nats_url, replica=f"gw-{i + 1}", subject_prefix=prefix, **opts) if nats_url else None
+        )
         gateways.append(GatewayServer(replace(base, cluster=cluster)))
     stack = Stack(gateways=gateways, key=key)
     try:

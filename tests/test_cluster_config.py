@@ -63,4 +63,11 @@ def test_print_config_masks_nats_credentials(tmp_path: Path, capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "s3cret-pw" not in out
     printed = json.loads(out)["cluster"]
-    assert printed == {"nats": "nats://***@10.0.0.1:4222", "replica": "gw-2", "subject_prefix": "onlineconnect"}
+    assert printed == {
+        "nats": "nats://***@10.0.0.1:4222",
+        "replica": "gw-2",
+        "subject_prefix": "onlineconnect",
+        "ping_interval_seconds": 1.0,
+        "ping_timeout_seconds": 2.0,
+        "warn_interval_seconds": 30.0,
+    }
