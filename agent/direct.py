@@ -39,6 +39,11 @@ def direct_handlers(handlers: Handlers, tenant: str) -> list[grpc.GenericRpcHand
             except OnlineConnectError as exc:
                 await ctx.abort(exc.code, exc.message)
                 raise
+            except Exception as exc:
+                # Never the exception's text: it may carry ERP data or internals. The tunnel path answers alike.
+                log.error("direct.call_failed", method=call.method, error=type(exc).__name__)
+                await ctx.abort(grpc.StatusCode.INTERNAL, "internal error; see the agent's log")
+                raise
 
         return grpc.unary_unary_rpc_method_handler(
             handle,

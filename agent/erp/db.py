@@ -49,8 +49,9 @@ from sqlalchemy.pool import QueuePool
 
 from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
 
+from . import contract
 from .mapping import SPECS, Mapping
-from .sqltext import parameter_names, to_qmark
+from .sqltext import SQLGLOT_DIALECT, check_select_only, parameter_names, to_qmark
 
 log = structlog.get_logger(__name__)
 
@@ -135,15 +136,68 @@ def dbms_kind(name: str) -> str:
     return low
 
 
-def _is_disconnect(exc: BaseException) -> bool:
+# SQLSTATEs that mean the connection is gone: class 08 (connection exception), and PostgreSQL's 57P01
+# (admin_shutdown: the server stops or the backend was terminated), 57P02 (crash_shutdown), 57P03 (cannot connect
+# now: starting up or in recovery).
+_DISCONNECT_STATES = frozenset({"57P01", "57P02", "57P03"})
+# MySQL/MariaDB client error numbers for a lost connection (2006 server has gone away, 2013 lost connection during
+# query, 2055 lost connection at reading …, 1927 connection was killed, 4031 disconnected for inactivity).
+_MYSQL_DISCONNECT = re.compile(
+    r"\b(2006|2013|2055|1927|4031)\b|server has gone away|lost connection|connection was killed"
+)
+_SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a driver error (psycopg, pyodbc, through SQLAlchemy or not); "" when the driver gives none."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and _SQLSTATE.match(state):
+        return state
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], str) and _SQLSTATE.match(args[0]):
+        return args[0]  # pyodbc: ('08S01', '[unixODBC]… message')
+    return ""
+
+
+def driver_message(exc: BaseException) -> str:
+    """The driver's message, first line, with quoted values masked: it must never carry customer data."""
+    orig = getattr(exc, "orig", None) or exc
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    text = args[1] if len(args) > 1 and isinstance(args[1], str) and sqlstate(orig) else str(orig)
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else type(orig).__name__
+    first = re.sub(r"'(?:[^']|'')*'", "'…'", first)
+    first = re.sub(r':\s*"[^"]*"', ': "…"', first)  # PostgreSQL: invalid input syntax for type integer: "4711x"
+    return first[:300]
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when ``exc`` says the connection to the database is gone (the pooled connection must be dropped)."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+    state = sqlstate(exc)
+    if state.startswith("08") or state in _DISCONNECT_STATES:
         return True
-    text = str(exc).lower()
+    orig = getattr(exc, "orig", None) or exc
+    if type(orig).__name__ in {"AdminShutdown", "CrashShutdown", "CannotConnectNow", "ConnectionTimeout"}:
+        return True
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) and not state:
+        return True
+    text = str(orig).lower()
+    if _MYSQL_DISCONNECT.search(text):
+        return True
     return any(
         s in text
-        for s in ("unable to open", "connection refused", "could not connect", "server has gone away", "08001", "08s01")
+        for s in (
+            "unable to open",
+            "connection refused",
+            "could not connect",
+            "terminating connection",
+            "server closed the connection",
+            "connection is closed",
+            "no connection to the server",
+        )
     )
 
 
@@ -241,9 +295,27 @@ class SqlAlchemyDatabase:
                 finally:
                     if timer is not None:
                         timer.cancel()
-            return rows
         except sa.exc.SQLAlchemyError as exc:
             raise map_db_error(exc, name, timeout) from exc
+        contract.check_rows(name, rows)
+        return rows
+
+    @property
+    def sql_dialect(self) -> str | None:
+        """The sqlglot dialect of this database (None for one sqlglot does not know)."""
+        return SQLGLOT_DIALECT.get(dbms_kind(self.dialect))
+
+    def sample(
+        self, sql: str, params: AbcMapping[str, Any], *, limit: int | None = None, timeout: float | None = None
+    ) -> list[Row]:
+        """Runs ad-hoc SQL (``check``'s samples and privilege queries) read-only; at most ``limit`` rows."""
+        with self._transaction() as conn:
+            self._arm_timeout(conn, timeout)
+            result = conn.execute(_text(sql, params), _bind(sql, params))
+            keys = list(result.keys())
+            raw = result.fetchmany(limit) if limit is not None else result.fetchall()
+            result.close()
+        return [dict(zip(keys, r, strict=True)) for r in raw]
 
     def result_columns(self, name: str) -> list[str]:
         sql = self.mapping.sql(name)
@@ -326,24 +398,25 @@ class OdbcDatabase:
         except Exception:
             pass
 
-    def _run(self, sql: str, values: Sequence[Any], timeout: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _run(
+        self, sql: str, values: Sequence[Any], timeout: float | None, limit: int | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         try:
             conn = self._acquire()
         except self._pyodbc.Error as exc:
             raise Unavailable(UNREACHABLE) from exc
         ok = False
         try:
-            self._set_query_timeout(conn, timeout)
-            cur = conn.cursor()
-            begin = _READ_ONLY_TRANSACTION.get(self.dbms)
-            if begin is not None:
-                cur.execute(begin)
-            cur.execute(sql, list(values))
-            cols = [d[0] for d in cur.description or []]
-            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
-            cur.close()
+            result = self._execute(conn, sql, values, timeout, limit)
             ok = True
-            return cols, rows
+            return result
+        except self._pyodbc.Error as exc:
+            if is_disconnect(exc):
+                # The server is gone for this connection (a restart, pg_terminate_backend): the others in the pool
+                # are most likely dead too. Dropped all at once, so each waiting call reconnects instead of
+                # meeting a dead connection first.
+                self._discard_pool()
+            raise
         finally:
             # Always rolled back, also after an error: a connection that cannot roll back is closed (which rolls
             # back on the server) instead of going back to the pool with its transaction open.
@@ -352,6 +425,30 @@ class OdbcDatabase:
             except self._pyodbc.Error:
                 ok = False
             self._release(conn, ok)
+
+    def _discard_pool(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, []
+        for c in pool:
+            self._release(c, False)
+
+    def _execute(
+        self, conn: Any, sql: str, values: Sequence[Any], timeout: float | None, limit: int | None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self._set_query_timeout(conn, timeout)
+        cur = conn.cursor()
+        begin = _READ_ONLY_TRANSACTION.get(self.dbms)
+        if begin is not None:
+            cur.execute(begin)
+        cur.execute(sql, list(values))
+        cols = [d[0] for d in cur.description or []]
+        if not cur.description:
+            rows: list[tuple[Any, ...]] = []
+        else:
+            fetched = cur.fetchmany(limit) if limit is not None else cur.fetchall()
+            rows = [tuple(r) for r in fetched]
+        cur.close()
+        return cols, rows
 
     def _set_query_timeout(self, conn: Any, timeout: float | None) -> None:
         if not self._query_timeout:
@@ -371,6 +468,21 @@ class OdbcDatabase:
             cols, rows = self._run(qsql, values, timeout)
         except self._pyodbc.Error as exc:
             raise map_db_error(exc, name, timeout) from exc
+        found = [dict(zip(cols, r, strict=True)) for r in rows]
+        contract.check_rows(name, found)
+        return found
+
+    @property
+    def sql_dialect(self) -> str | None:
+        """The sqlglot dialect of the DBMS behind the driver (None when unknown or not yet connected)."""
+        return SQLGLOT_DIALECT.get(self.dbms)
+
+    def sample(
+        self, sql: str, params: AbcMapping[str, Any], *, limit: int | None = None, timeout: float | None = None
+    ) -> list[Row]:
+        """Runs ad-hoc SQL (``check``'s samples and privilege queries) read-only; at most ``limit`` rows."""
+        qsql, values = to_qmark(sql, _bind(sql, params))
+        cols, rows = self._run(qsql, values, timeout, limit)
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
     def result_columns(self, name: str) -> list[str]:
@@ -407,17 +519,36 @@ def map_db_error(exc: BaseException, query: str, timeout: float | None) -> Onlin
             if timeout
             else f"ERP query {query} timed out"
         )
-    if _is_disconnect(exc):
+    if is_disconnect(exc):
         return Unavailable(UNREACHABLE)
-    log.error("erp.query_failed", query=query, error=type(exc).__name__)
+    log.error(
+        "erp.query_failed",
+        query=query,
+        sqlstate=sqlstate(exc) or None,
+        message=driver_message(exc),
+        error=type(getattr(exc, "orig", None) or exc).__name__,
+    )
     return OnlineConnectError(f"ERP query {query} failed; see the agent's log")
 
 
 def validate(db: Database) -> list[str]:
-    """Prepares every mapped query against the database; returns problems (empty when all fine).
+    """Checks the mapping against the database; returns problems (empty when all fine).
 
-    Each problem names the mapping file, the query and what is wrong.
+    :func:`validate_queries`, then :func:`validate_values`. Each problem names the mapping file, the query and
+    what is wrong.
     """
+    problems = validate_queries(db)
+    if problems:
+        return problems
+    found, notes = validate_values(db)
+    for note in notes:
+        log.warning("erp.sample_skipped", note=note)
+    return found
+
+
+def validate_queries(db: Database) -> list[str]:
+    """Prepares every mapped query; each must return the columns its spec names and pass the SELECT-only guard in
+    the database's own SQL dialect."""
     try:
         db.ping()
     except Unavailable as exc:
@@ -425,8 +556,13 @@ def validate(db: Database) -> list[str]:
         lines = str(getattr(cause, "orig", cause)).strip().splitlines()
         return [f"{UNREACHABLE}: {lines[0][:300] if lines else type(cause).__name__}"]
     problems: list[str] = []
+    dialect = getattr(db, "sql_dialect", None)
     for name, spec in sorted(SPECS.items()):
         q = db.mapping.queries[name]
+        why = check_select_only(q.sql, dialect) if dialect is not None else None
+        if why is not None:
+            problems.append(f"{q.source}: [{name}] {why}")
+            continue
         try:
             cols = db.result_columns(name)
         except Exception as exc:
@@ -438,6 +574,24 @@ def validate(db: Database) -> list[str]:
         if missing:
             problems.append(f"{q.source}: [{name}] lacks result columns {missing} (it returns {cols})")
     return problems
+
+
+def validate_values(db: Database) -> tuple[list[str], list[str]]:
+    """Samples real rows of every mapped query and checks their values against the contract (:mod:`.contract`).
+
+    Returns:
+        (problems, notes): problems name file, query, column, value and expected form; notes name queries that
+        could not be sampled. Both empty for a database without ad-hoc SQL (a test fake).
+    """
+    if not isinstance(db, SqlAlchemyDatabase | OdbcDatabase):
+        return [], []
+    findings, notes = contract.sample_findings(db, {n: q.sql for n, q in db.mapping.queries.items()})
+    problems = []
+    for finding in findings:
+        name = finding[1 : finding.index("]")]
+        q = db.mapping.queries.get(name)
+        problems.append(f"{q.source}: {finding}" if q is not None else finding)
+    return problems, notes
 
 
 def open_database(mapping: Mapping, *, url: str | None = None, odbc: str | None = None, pool_size: int = 8) -> Database:

@@ -75,15 +75,26 @@ def timestamp(value: Any) -> Timestamp:
 
 
 def flag(value: Any) -> bool:
-    """Reads an ERP flag: 1/0, True/False, "J"/"N", "Y"/"N"; NULL is False."""
+    """Reads an ERP flag: 1/0, True/False, "J"/"N", "Y"/"N" (the same forms in every query); NULL is False."""
     if isinstance(value, str):
         return value.strip().upper() in {"1", "J", "Y", "T", "TRUE", "JA", "YES"}
     return bool(value)
 
 
 def qty(value: Any) -> int:
-    """Reads an ERP quantity; NULL is 0. Decimal quantities (some ERPs use NUMERIC) are truncated."""
-    return 0 if value is None else int(value)
+    """Reads an ERP quantity; NULL is 0. A NUMERIC quantity must be whole: a fraction is an error, never truncated.
+
+    Raises:
+        ValueError: a fraction or text that is no number (the database layer refuses such rows first).
+    """
+    if value is None:
+        return 0
+    if type(value) is int:
+        return value
+    n = int(value)
+    if n != value and str(n) != str(value).strip():
+        raise ValueError(f"not a whole number: {value!r}")
+    return n
 
 
 def text(value: Any) -> str:

@@ -28,6 +28,7 @@ from onlineconnect.v1 import stock_pb2
 from ..context import CallContext
 from ..erp.db import Database, Row
 from ..erp.mapping import register
+from ..orders.values import flag
 from .availability import classify, is_available
 from .postcodes import PostcodeTable, haversine_km
 from .request import StoreFilter, check_sku, check_skus, sku_problem, store_filter
@@ -219,7 +220,7 @@ class StockQueries:
                 level = classify(
                     _int(row["on_hand"]) if row else 0,
                     _int(row["reserved"]) if row else 0,
-                    bool(_int(row["display_only"])) if row else False,
+                    flag(row["display_only"]) if row else False,
                     self.settings,
                 )
                 if flt.only_available and not is_available(level):
@@ -252,7 +253,7 @@ class StockQueries:
                 latitude=_float(r["latitude"]) or 0.0,
                 longitude=_float(r["longitude"]) or 0.0,
             )
-            store = _Store(msg, _int(r["sort_order"]), bool(_int(r["pickup_possible"])))
+            store = _Store(msg, _int(r["sort_order"]), flag(r["pickup_possible"]))
             lat, lon = _float(r["latitude"]), _float(r["longitude"])
             if flt.origin is not None and lat is not None and lon is not None:
                 store.distance_km = haversine_km(flt.origin.latitude, flt.origin.longitude, lat, lon)
