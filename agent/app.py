@@ -21,6 +21,7 @@ from .config import AgentConfig
 from .connector import Connector, channel_credentials
 from .erp.db import Database, open_database, validate
 from .erp.mapping import load_mapping
+from .erp.privileges import ensure_read_only
 from .handlers import Handlers
 from .metrics import AgentMetrics
 from .orders import OrderQueries
@@ -44,7 +45,7 @@ def open_handlers(
     mapping = load_mapping(config.mapping_file)
     db = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=config.max_concurrency)
     if check_mapping:
-        check_against_database(db)
+        check_against_database(db, allow_writable_user=config.allow_writable_user)
     queries_db = metrics.timed(db) if metrics is not None else db
     handlers = Handlers(
         OrderQueries(queries_db, config.orders, tenant_key=config.key),
@@ -54,12 +55,21 @@ def open_handlers(
     return db, handlers
 
 
-def check_against_database(db: Database) -> None:
-    """Validates the mapping against the database; raises ConfigError naming file, query and problem."""
+def check_against_database(db: Database, *, allow_writable_user: bool = False) -> None:
+    """Validates the mapping and its values against the database and that the database user can only read.
+
+    Raises:
+        ConfigError: naming file, query and problem; or what the database user can change.
+    """
     problems = validate(db)
     if problems:
         db.close()
         raise ConfigError("the SQL mapping does not fit the database:\n  " + "\n  ".join(problems))
+    try:
+        ensure_read_only(db, allow_writable_user=allow_writable_user)
+    except ConfigError:
+        db.close()
+        raise
 
 
 class Agent:
@@ -115,7 +125,7 @@ class Agent:
             except Unavailable:
                 continue
             try:
-                await asyncio.to_thread(check_against_database, db)
+                await asyncio.to_thread(check_against_database, db, allow_writable_user=self.config.allow_writable_user)
             except ConfigError as exc:
                 log.error("mapping.invalid", problem=exc.message)
                 self.exit_code = 2

@@ -4,8 +4,11 @@ Checks, in order (a failed step skips the ones that depend on it):
 
 1. the configuration file loads and validates;
 2. the SQL mapping loads (every statement a single SELECT with known parameters);
-3. the ERP database is reachable;
+3. the ERP database is reachable, and its user can only read (privileges, not statements: the start refuses a
+   user that can write unless ``database.allow_writable_user = true``);
 4. every mapped query prepares against the database and returns the columns the agent reads;
+4a. sampled real rows of every mapped query have the value forms of the contract (money in cents, ISO dates,
+   whole quantities, flags), and an order's total equals its lines (catches euros for cents);
 5. per configured gateway: it is reachable and accepts the agent token for the tenant, and the tenant key (key id
    and key) matches the gateway's: a real tunnel handshake, one attempt, closed right after.
 
@@ -21,14 +24,18 @@ from pathlib import Path
 from typing import TextIO
 
 import grpc
+import structlog
+import structlog.testing
 
 from onlineconnect import __version__
 from onlineconnect.errors import ConfigError, OnlineConnectError
 
-from .config import AgentConfig, load_agent_config
+from .config import AgentConfig, load_agent_config, proxy_for_gateway
 from .connector import CHANNEL_OPTIONS, channel_credentials
-from .erp.db import UNREACHABLE, Database, open_database, validate
+from .erp.db import UNREACHABLE, Database, open_database, validate_queries, validate_values
 from .erp.mapping import Mapping, load_mapping
+from .erp.privileges import describe, inspect_privileges
+from .proxy import grpc_proxy_options
 from .session import HandshakeError, TunnelSession
 
 HANDSHAKE_SECONDS = 10.0
@@ -50,6 +57,10 @@ class Report:
         self.failed.append(check)
         print(f"FAIL  {check:<22} {problem}\n      {'':<22} fix: {fix}", file=self.out)
 
+    def note(self, check: str, detail: str) -> None:
+        """Prints a remark that does not fail the check (a driver limitation, an unverifiable privilege)."""
+        print(f"note  {check:<22} {detail}", file=self.out)
+
     def skip(self, check: str, why: str) -> None:
         """Prints a check that could not run because an earlier one failed."""
         self.failed.append(check)
@@ -63,6 +74,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _check_database(config: AgentConfig, mapping: Mapping, report: Report) -> None:
+    # Driver remarks logged while checking (psqlODBC refusing a query timeout) become note lines of the report
+    # instead of raw log lines in the middle of it.
+    with structlog.testing.capture_logs() as events:
+        _check_database_steps(config, mapping, report)
+    for e in events:
+        if e.get("log_level") in ("warning", "error") and e.get("event") not in _REPORTED_EVENTS:
+            detail = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("event", "log_level"))
+            report.note("database", f"{e.get('event')}: {detail}"[:300])
+
+
+# Log events whose content the report already shows as check lines.
+_REPORTED_EVENTS = frozenset({"database.writable_user", "database.privileges_unverified", "erp.sample_skipped"})
+
+
+def _check_database_steps(config: AgentConfig, mapping: Mapping, report: Report) -> None:
     where = "database.url" if config.db_url else "database.odbc"
     try:
         db: Database = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=1)
@@ -82,7 +108,8 @@ def _check_database(config: AgentConfig, mapping: Mapping, report: Report) -> No
             report.skip("mapped queries", "needs the database")
             return
         report.ok("database", f"reachable ({where})")
-        problems = validate(db)
+        _check_user(config, db, report)
+        problems = validate_queries(db)
         if problems:
             for problem in problems:
                 report.fail(
@@ -90,19 +117,56 @@ def _check_database(config: AgentConfig, mapping: Mapping, report: Report) -> No
                     problem,
                     "correct the SQL in the mapping file (docs/erp-databases.md lists each query's columns)",
                 )
-        else:
-            report.ok("mapped queries", f"all {len(mapping.queries)} prepare and return the expected columns")
+            report.skip("mapped values", "needs queries that fit the database")
+            return
+        report.ok("mapped queries", f"all {len(mapping.queries)} prepare and return the expected columns")
+        findings, notes = validate_values(db)
+        for finding in findings:
+            report.fail(
+                "mapped value",
+                finding,
+                "convert the column in the mapping's SQL to the form expected (docs/erp-databases.md, value forms)",
+            )
+        for note in notes:
+            report.note("mapped values", note)
+        if not findings:
+            report.ok("mapped values", "sampled rows of every query have the expected value forms")
     finally:
         db.close()
+
+
+def _check_user(config: AgentConfig, db: Database, report: Report) -> None:
+    try:
+        p = inspect_privileges(db)
+    except OnlineConnectError as exc:
+        report.fail("database user", f"cannot list its privileges: {exc.message}", "see the agent's log")
+        return
+    if not p.verified:
+        report.note(
+            "database user",
+            f"privileges not verified: {p.how}; make sure the user can only read (docs/erp-databases.md)",
+        )
+    elif not p.writable:
+        report.ok("database user", f"read-only ({p.how})")
+    elif config.allow_writable_user:
+        report.note("database user", f"can write ({describe(p)}); allowed by database.allow_writable_user")
+    else:
+        report.fail(
+            "database user",
+            f"can write: {describe(p)}",
+            "give the agent a read-only database user (docs/erp-databases.md, 'A read-only database user'), "
+            f"or set database.allow_writable_user = true in {config.source}",
+        )
 
 
 async def _handshake(config: AgentConfig, gateway: str) -> tuple[bool, str]:
     """Opens one tunnel to ``gateway``; returns (True, session id) or (False, why it failed)."""
     creds = None if config.insecure else channel_credentials(config.ca_file, config.client_cert, config.client_key)
+    options = CHANNEL_OPTIONS + grpc_proxy_options(proxy_for_gateway(config, gateway))  # the agent's own path
     channel = (
-        grpc.aio.insecure_channel(gateway, options=CHANNEL_OPTIONS)
+        grpc.aio.insecure_channel(gateway, options=options)
         if creds is None
-        else grpc.aio.secure_channel(gateway, creds, options=CHANNEL_OPTIONS)
+        else grpc.aio.secure_channel(gateway, creds, options=options)
     )
     session = TunnelSession(
         tenant=config.tenant,

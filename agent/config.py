@@ -59,6 +59,8 @@ class AgentConfig:
     status_interval: float = 10.0  # seconds between rewrites of the status file (and the metrics text file)
     metrics_textfile: Path | None = None  # Prometheus text file for node_exporter's textfile collector
     audit_file: Path | None = None  # hash-chained audit log of answered requests (see agent/audit.py)
+    # Start even though the database user can write (a warning at every start); docs/erp-databases.md.
+    allow_writable_user: bool = False
 
     def printable(self) -> dict[str, Any]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -151,6 +153,7 @@ def parse_agent_config(root: Section) -> AgentConfig:
         if rel and not rel.startswith(":"):
             url = "sqlite:///" + str((d.base_dir / rel).resolve())
     mapping = d.path("mapping", None)
+    allow_writable_user = d.bool("allow_writable_user", False)
     d.reject_unknown()
     log_format, log_level = parse_log(root)
     metrics = root.table("metrics")
@@ -167,6 +170,7 @@ def parse_agent_config(root: Section) -> AgentConfig:
         db_url=url,
         db_odbc=odbc,
         mapping_file=mapping,
+        allow_writable_user=allow_writable_user,
         orders=orders,
         stock=stock,
         log_format=log_format,
