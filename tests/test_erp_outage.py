@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
+from erp_users import read_only_user
 from test_erp_backends import PG_SERVER, port_open
 
 from onlineconnect.agent.app import open_handlers
@@ -90,7 +91,7 @@ def pg_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     archive = tmp_path_factory.mktemp("pg") / "archive"
     with scratch_database(PG_SERVER) as url:
         export_demo(url, archive)
-        yield url, archive
+        yield read_only_user(url), archive  # the agent refuses a user that can write
 
 
 def agent_config(folder: Path, url: str, archive: Path, mapping: Path | None = None, concurrency: int = 4) -> Path:
