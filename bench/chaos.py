@@ -105,7 +105,7 @@ SHOP_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_r
 
 
 def gateway_toml(port: int, stock_cache_ttl: float) -> str:
-    """The chaos gateway's config: tenant ``demo`` with the stock cache as given (0: off)."""
+    """The chaos gateway's config: tenant ``demo`` with the stock cache as given (0: off), no shop rate limit."""
     return f"""
 [server]
 listen = "127.0.0.1:{port}"
@@ -117,6 +117,9 @@ format = "json"
 keys = {{ 1 = "{TENANT_KEY}" }}
 stock_cache_ttl_seconds = {stock_cache_ttl}
 [[shops]]
+# The closed-loop load may exceed the shipped 200 calls/s per key on a fast machine: this run judges answers
+# under faults, not the rate limiter (which has its own tests), so a refusal must not count as "other".
+rate_limit = false
 name = "shop"
 tenant = "demo"
 key_sha256 = "{sha(SHOP_KEY)}"

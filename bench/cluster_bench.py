@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import AUTH, RESULTS, demo_erp, percentile, wait_serving, write_results
+from harness import AUTH, RESULTS, demo_erp, lift_shop_limits, percentile, wait_serving, write_results
 
 import loadgen
 from cluster_stack import NatsServer, write_cluster_gateway_config, write_multi_agent_config
@@ -43,7 +43,11 @@ def topology(folder: Path, erp: Path, nats_url: str, replicas: int, agent_on: li
     """Runs ``replicas`` gateways and one agent with tunnels to the replicas in ``agent_on``; yields addresses."""
     ports = [free_port() for _ in range(replicas)]
     procs = [
-        _start("onlineconnect-gateway", write_cluster_gateway_config(folder, f"gw-{i}", p, nats_url), folder)
+        _start(
+            "onlineconnect-gateway",
+            lift_shop_limits(write_cluster_gateway_config(folder, f"gw-{i}", p, nats_url)),
+            folder,
+        )
         for i, p in enumerate(ports, 1)
     ]
     agent_config = write_multi_agent_config(folder, "agent", [ports[i] for i in agent_on], erp)

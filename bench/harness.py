@@ -124,6 +124,24 @@ def demo_erp(folder: Path, *, pdf_bytes: int = 0) -> Path:
     return folder
 
 
+def lift_shop_limits(gateway_config: Path, *, in_flight: int = 128) -> Path:
+    """Lifts the shop key's rate limit and in-flight caps in a gateway config written by tests/procs.py.
+
+    The shipped defaults (200 calls/s per key, 48 of 64 calls in flight per key) protect a merchant's ERP from one
+    shop; a benchmark that measures the relay's own capacity from one key would measure those limits instead, so
+    throughput benchmarks lift them (and say so in their result). The limits have their own tests.
+    """
+    text = gateway_config.read_text()
+    if text.count("[[shops]]\n") != 1:
+        raise ValueError(f"{gateway_config}: expected exactly one [[shops]] table")
+    text = text.replace(
+        "[[shops]]\n",
+        f"max_in_flight = {in_flight}\nmax_in_flight_per_shop = {in_flight}\n[[shops]]\nrate_limit = false\n",
+    )
+    gateway_config.write_text(text)
+    return gateway_config
+
+
 @dataclass
 class Stack:
     """Gateway and agent processes (and optionally the direct baseline) on one demo ERP."""
@@ -166,7 +184,7 @@ def relay_stack(folder: Path, erp: Path, *, direct: bool = False, agent_extra: s
     The agent gets the shipped reconnect default (``reconnect_max_seconds = 2``), not the test helper's shorter one.
     """
     port = free_port()
-    gw_config = write_gateway_config(folder, port)
+    gw_config = lift_shop_limits(write_gateway_config(folder, port))
     agent_config = write_agent_config(folder, port, erp, extra=agent_extra)
     agent_config.write_text(
         agent_config.read_text().replace("reconnect_max_seconds = 1.0", "reconnect_max_seconds = 2.0")

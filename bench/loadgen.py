@@ -7,6 +7,7 @@ call as soon as the previous one answered and records its latency.
 from __future__ import annotations
 
 import asyncio
+import collections
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -41,32 +42,32 @@ def _caller(job: Job):  # type: ignore[no-untyped-def]
     return ch, lambda: stub2.GetStoreStock(req2, metadata=job.metadata, timeout=10)
 
 
-async def _run(job: Job, callers: int) -> tuple[list[int], int]:
+async def _run(job: Job, callers: int) -> tuple[list[int], dict[str, int]]:
     ch, call = _caller(job)
     await call()  # connect before the clock starts
     latencies: list[int] = []
-    errors = 0
+    errors: collections.Counter[str] = collections.Counter()
     start = time.perf_counter()
     measure_from = start + job.warmup
     stop = measure_from + job.seconds
 
     async def loop() -> None:
-        nonlocal errors
         while True:
             t0 = time.perf_counter()
             if t0 >= stop:
                 return
             try:
                 await call()
-            except grpc.aio.AioRpcError:
-                errors += 1
+            except grpc.aio.AioRpcError as exc:
+                if t0 >= measure_from:
+                    errors[exc.code().name] += 1
                 continue
             if t0 >= measure_from:
                 latencies.append(int((time.perf_counter() - t0) * 1e9))
 
     await asyncio.gather(*(loop() for _ in range(callers)))
     await ch.close()
-    return latencies, errors
+    return latencies, dict(errors)
 
 
 def _worker(job: Job, callers: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -74,7 +75,13 @@ def _worker(job: Job, callers: int, out: mp.Queue) -> None:  # type: ignore[type
 
 
 def run(job: Job, processes: int) -> tuple[list[int], int]:
-    """Runs ``job`` spread over ``processes`` worker processes; returns (latencies in ns, error count)."""
+    """Runs ``job`` spread over ``processes`` worker processes; returns (latencies in ns, failed calls)."""
+    latencies, codes = run_with_codes(job, processes)
+    return latencies, sum(codes.values())
+
+
+def run_with_codes(job: Job, processes: int) -> tuple[list[int], dict[str, int]]:
+    """Like :func:`run`, with the failed calls of the measured time counted per gRPC status code."""
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     per = [job.concurrency // processes + (1 if i < job.concurrency % processes else 0) for i in range(processes)]
@@ -82,11 +89,11 @@ def run(job: Job, processes: int) -> tuple[list[int], int]:
     for p in procs:
         p.start()
     latencies: list[int] = []
-    errors = 0
+    errors: collections.Counter[str] = collections.Counter()
     for _ in procs:
         lat, err = q.get()
         latencies += lat
-        errors += err
+        errors.update(err)
     for p in procs:
         p.join()
-    return latencies, errors
+    return latencies, dict(errors)

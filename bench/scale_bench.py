@@ -47,6 +47,9 @@ from procs import Proc, free_port, sha, start
 KEY_HEX = "00112233445566778899aabbccddeeff"
 TOKEN = "scale-agent-token"
 TARGET_KB_PER_TUNNEL = 100.0
+# gRPC shares one TCP connection among all channels of a process with the same target and options (its global
+# subchannel pool). Separate agents have separate connections, so each simulated agent's channel gets its own.
+OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
 
 
 def tenant_name(i: int) -> str:
@@ -110,7 +113,7 @@ async def _agents(address: str, first: int, count: int, per_channel: int, conn: 
     up = [False] * count
     ready_at = [0.0] * count
     shared = [
-        _SharedChannel(grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS))
+        _SharedChannel(grpc.aio.insecure_channel(address, options=[*CHANNEL_OPTIONS, OWN_CONNECTION]))
         for _ in range(math.ceil(count / per_channel) if per_channel > 1 else 0)
     ]
 
@@ -137,6 +140,9 @@ async def _agents(address: str, first: int, count: int, per_channel: int, conn: 
         if shared:
             channel = shared[i // per_channel]
             c._channel = lambda: channel  # type: ignore[method-assign,assignment,return-value]
+        else:
+            options = c.options
+            c.options = lambda: [*options(), OWN_CONNECTION]  # type: ignore[method-assign]
         return c
 
     connectors = [connector(i) for i in range(count)]
