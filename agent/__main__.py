@@ -2,6 +2,7 @@
 
 onlineconnect-agent --config agent.toml              # run (same as: run --config …)
 onlineconnect-agent check --config agent.toml        # one line per check, exit 0 only if all pass
+onlineconnect-agent diagnose --config agent.toml [--json]   # the network path step by step, with fixes
 onlineconnect-agent --config agent.toml --print-config
 onlineconnect-agent audit verify audit.jsonl         # exit 0 only if the audit log's hash chain is intact
 kill -HUP <pid>                                      # re-read token and tenant key (used from the next tunnel)
@@ -121,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--config", type=Path, dest="sub_config")
     check_p = sub.add_parser("check", help="check configuration, database, mapping, gateway and key")
     check_p.add_argument("--config", type=Path, dest="sub_config")
+    diag_p = sub.add_parser(
+        "diagnose", help="walk DNS, TCP, proxy, TLS, HTTP/2, token, key, round trip and database; name each fix"
+    )
+    diag_p.add_argument("--config", type=Path, dest="sub_config")
+    diag_p.add_argument("--json", action="store_true", help="one JSON document instead of lines (for monitoring)")
     direct_p = sub.add_parser("direct", help="serve the handlers as plain gRPC on loopback (benchmark baseline)")
     direct_p.add_argument("--config", type=Path, dest="sub_config")
     direct_p.add_argument("--listen", default="127.0.0.1:50052")
@@ -136,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config FILE is required")
     if args.command == "check":
         return _check(args)
+    if args.command == "diagnose":
+        from .diagnose import run_diagnose
+
+        return run_diagnose(args.config, as_json=args.json)
     if args.command == "direct":
         return _direct(args)
     return _run(args)

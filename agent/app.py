@@ -17,7 +17,7 @@ import structlog
 from onlineconnect import __version__
 from onlineconnect.errors import ConfigError, Unavailable
 
-from .config import AgentConfig
+from .config import AgentConfig, proxy_for_gateway
 from .connector import Connector, channel_credentials
 from .erp.db import Database, open_database, validate
 from .erp.mapping import load_mapping
@@ -174,6 +174,8 @@ class Agent:
                 initial_backoff=c.reconnect_initial,
                 max_backoff=c.reconnect_max,
                 on_state=functools.partial(self._on_state, g),
+                proxy=proxy_for_gateway(c, g),
+                keepalive=(c.keepalive, c.keepalive_timeout),
             )
             for g in c.gateways
         ]

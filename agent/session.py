@@ -42,9 +42,10 @@ _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=
 class HandshakeError(Exception):
     """The gateway refused the tunnel or answered the handshake wrongly. ``retry`` says whether to try again."""
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    def __init__(self, message: str, *, retry: bool = True, unreachable: bool = False) -> None:
         super().__init__(message)
         self.retry = retry
+        self.unreachable = unreachable  # no gateway answered at all (network, proxy, TLS): the cause needs a probe
 
 
 class _Credits:
@@ -94,6 +95,7 @@ class TunnelSession:
         self.credits: dict[int, _Credits] = {}
         self.ready = asyncio.Event()
         self.drain_requested = asyncio.Event()
+        self.avoid_seconds = 0.0  # a gateway that is shutting down asked not to be dialled for this long
         self.session_id = ""
         self.link: SealedLink | None = None
         self.accepting = True
@@ -191,7 +193,13 @@ class TunnelSession:
                 self.ready.set()
                 log.info("tunnel.ready", tenant=self.tenant, session=self.session_id)
             elif kind == "drain":
-                log.info("tunnel.drain_requested", session=self.session_id, reason=msg.drain.reason)
+                log.info(
+                    "tunnel.drain_requested",
+                    session=self.session_id,
+                    reason=msg.drain.reason,
+                    avoid_seconds=msg.drain.avoid_seconds,
+                )
+                self.avoid_seconds = float(msg.drain.avoid_seconds)
                 self.drain_requested.set()
                 if self._leaving is None:
                     self._leaving = asyncio.create_task(self._leave(), name=f"agent-leave-{self.session_id}")
@@ -297,6 +305,22 @@ class TunnelSession:
                 await self._call.done_writing()
 
 
+_TRANSPORT_WORDS = (
+    "failed to connect",
+    "connect failed",
+    "handshake",
+    "ssl",
+    "tsi_",
+    "socket",
+    "dns",
+    "proxy",
+    "connection",
+    "unreachable",
+    "resolve",
+    "tcp",
+)
+
+
 def _handshake_error(exc: grpc.aio.AioRpcError) -> HandshakeError:
     code = exc.code()
     retry = code not in {
@@ -305,4 +329,9 @@ def _handshake_error(exc: grpc.aio.AioRpcError) -> HandshakeError:
         grpc.StatusCode.FAILED_PRECONDITION,
         grpc.StatusCode.INVALID_ARGUMENT,
     }
+    details = exc.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE and any(w in details.lower() for w in _TRANSPORT_WORDS):
+        # gRPC's own words for a connection that never carried an answer (gateway down, proxy, TLS, DNS): not a
+        # refusal by the gateway, and the connector probes the network to name the cause.
+        return HandshakeError(f"could not reach the gateway: {details}", unreachable=True)
     return HandshakeError(f"gateway refused the tunnel: {code.name}: {exc.details()}", retry=retry)

@@ -109,11 +109,11 @@ class Proc:
         return self.popen.wait(timeout=timeout)
 
 
-def start(name: str, args: list[str], folder: Path) -> Proc:
-    """Starts ``BIN/name args`` with stdout+stderr into ``folder/name.log``."""
+def start(name: str, args: list[str], folder: Path, *, env: dict[str, str] | None = None) -> Proc:
+    """Starts ``BIN/name args`` with stdout+stderr into ``folder/name.log`` (environment ``env``, else ours)."""
     log = folder / f"{name}.log"
     fh = open(log, "ab")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     popen = subprocess.Popen([str(BIN / name), *args], stdout=fh, stderr=subprocess.STDOUT, env=env)
     fh.close()
     return Proc(name, popen, log)
