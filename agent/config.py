@@ -20,6 +20,7 @@ Example (``deploy/demo/agent.toml`` is a complete one)::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,23 @@ from typing import Any
 from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, parse_log, split_host_port
 
 from .orders import OrderSettings
+from .proxy import Proxy, ProxyError, no_proxy_from_env, proxy_from_env
 from .stock import StockSettings
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """One tenant (Mandant) of a several-tenant agent (``[[tenants]]``): its key and where its data is."""
+
+    name: str
+    key_id: int
+    key: bytes
+    db_url: str | None
+    db_odbc: str | None
+    mapping_file: Path | None
+    allow_writable_user: bool
+    orders: OrderSettings
+    stock: StockSettings
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,33 @@ class AgentConfig:
     status_interval: float = 10.0  # seconds between rewrites of the status file (and the metrics text file)
     metrics_textfile: Path | None = None  # Prometheus text file for node_exporter's textfile collector
     audit_file: Path | None = None  # hash-chained audit log of answered requests (see agent/audit.py)
+    proxy: Proxy | None = None  # HTTP proxy (CONNECT) to the gateway: agent.proxy or the https_proxy environment
+    no_proxy: tuple[str, ...] = ()  # gateway hosts dialled directly (the no_proxy environment)
+    keepalive: float = 10.0  # seconds between keepalive pings on the tunnel (connector.py says why 10)
+    keepalive_timeout: float = 10.0  # a ping unanswered for this long ends the tunnel
+    tenants: tuple[TenantSpec, ...] = ()  # [[tenants]]; empty in the one-tenant form (agent.tenant, agent.key)
+
+    def tenant_configs(self) -> list[AgentConfig]:
+        """One configuration per tenant served, each in the one-tenant form (tenant, key, database, settings)."""
+        if not self.tenants:
+            return [self]
+        return [
+            dataclasses.replace(
+                self,
+                tenant=t.name,
+                key_id=t.key_id,
+                key=t.key,
+                db_url=t.db_url,
+                db_odbc=t.db_odbc,
+                mapping_file=t.mapping_file,
+                allow_writable_user=t.allow_writable_user,
+                orders=t.orders,
+                stock=t.stock,
+                tenants=(),
+            )
+            for t in self.tenants
+        ]
+
     # Start even though the database user can write (a warning at every start); docs/erp-databases.md.
     allow_writable_user: bool = False
 
@@ -76,11 +120,24 @@ class AgentConfig:
                 "tenant": self.tenant,
                 "key_id": self.key_id,
                 "key": mask(self.key.hex()),
+                "tenants": [
+                    {
+                        "name": t.name,
+                        "key_id": t.key_id,
+                        "key": mask(t.key.hex()),
+                        "database": _mask_url(t.db_url) if t.db_url else _mask_odbc(t.db_odbc or ""),
+                    }
+                    for t in self.tenants
+                ],
                 "max_concurrency": self.max_concurrency,
                 "status_file": str(self.status_file or ""),
                 "reconnect_initial_seconds": self.reconnect_initial,
                 "reconnect_max_seconds": self.reconnect_max,
                 "status_interval_seconds": self.status_interval,
+                "proxy": f"{self.proxy.masked()} (from {self.proxy.source})" if self.proxy else "",
+                "no_proxy": list(self.no_proxy),
+                "keepalive_seconds": self.keepalive,
+                "keepalive_timeout_seconds": self.keepalive_timeout,
             },
             "database": {
                 "url": _mask_url(self.db_url) if self.db_url else "",
@@ -121,7 +178,13 @@ def parse_agent_config(root: Section) -> AgentConfig:
         if insecure and not is_loopback(host):
             raise a.error("insecure", f"plaintext is only allowed to a loopback gateway, not {g!r}; use TLS")
     token = a.secret("token")
-    key = parse_hex_key(a.secret("key"), lambda what: a.error("key", what))
+    several = "tenants" in root.data
+    if several:
+        for single in ("tenant", "key", "key_id"):
+            if single in a.data:
+                raise a.error(
+                    single, "not together with [[tenants]]: give each tenant its key in its [[tenants]] table"
+                )
     cfg_kwargs: dict[str, Any] = dict(
         source=root.source,
         agent_id=agent_id,
@@ -131,30 +194,26 @@ def parse_agent_config(root: Section) -> AgentConfig:
         client_cert=a.path("client_cert", None),
         client_key=a.path("client_key", None),
         token=token,
-        tenant=a.str("tenant"),
-        key_id=a.int("key_id", 1, min=1, max=2**32 - 1),
-        key=key,
         max_concurrency=a.int("max_concurrency", 8, min=1, max=256),
         status_file=a.path("status_file", None),
         reconnect_initial=a.float("reconnect_initial_seconds", 0.5, min=0.01, max=60),
         reconnect_max=a.float("reconnect_max_seconds", 2.0, min=0.1, max=3600),
         status_interval=a.float("status_interval_seconds", 10.0, min=0.1, max=3600),
+        keepalive=a.float("keepalive_seconds", 10.0, min=0.1, max=3600),
+        keepalive_timeout=a.float("keepalive_timeout_seconds", 10.0, min=0.1, max=600),
     )
-    a.reject_unknown()
-    d = root.table("database", required=True)
-    url = d.secret("url", None)
-    odbc = d.secret("odbc", None)
-    if (url is None) == (odbc is None):
-        raise d.error(
-            "url", "set exactly one of database.url (SQLAlchemy URL) and database.odbc (ODBC connection string)"
+    if not several:
+        cfg_kwargs.update(
+            tenant=a.str("tenant"),
+            key_id=a.int("key_id", 1, min=1, max=2**32 - 1),
+            key=parse_hex_key(a.secret("key"), lambda what: a.error("key", what)),
         )
-    if url is not None and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///") :]
-        if rel and not rel.startswith(":"):
-            url = "sqlite:///" + str((d.base_dir / rel).resolve())
-    mapping = d.path("mapping", None)
-    allow_writable_user = d.bool("allow_writable_user", False)
-    d.reject_unknown()
+    cfg_kwargs["proxy"], cfg_kwargs["no_proxy"] = _parse_proxy(a)
+    a.reject_unknown()
+    shared_db = "database" in root.data or not several
+    url, odbc, mapping, allow_writable_user = (
+        _parse_database(root.table("database", required=True)) if shared_db else (None, None, None, False)
+    )
     log_format, log_level = parse_log(root)
     metrics = root.table("metrics")
     metrics_textfile = metrics.path("textfile", None)
@@ -162,8 +221,44 @@ def parse_agent_config(root: Section) -> AgentConfig:
     audit = root.table("audit")
     audit_file = audit.path("file", None)
     audit.reject_unknown()
-    orders = OrderSettings.from_table(root.table("orders").raw(), root.source)
-    stock = StockSettings.from_table(root.table("stock").raw(), root.source)
+    orders_table = root.table("orders").raw()
+    stock_table = root.table("stock").raw()
+    orders = OrderSettings.from_table(orders_table, root.source)
+    stock = StockSettings.from_table(stock_table, root.source)
+    if several:
+        specs = []
+        for t in root.tables("tenants"):
+            if "database" in t.data:
+                t_db = _parse_database(t.table("database"))
+            elif shared_db:
+                t_db = (url, odbc, mapping, allow_writable_user)
+            else:
+                raise t.error("database", "missing: give this tenant a database table, or add a shared [database]")
+            specs.append(
+                TenantSpec(
+                    name=t.str("name"),
+                    key_id=t.int("key_id", 1, min=1, max=2**32 - 1),
+                    key=parse_hex_key(t.secret("key"), lambda what, t=t: t.error("key", what)),
+                    db_url=t_db[0],
+                    db_odbc=t_db[1],
+                    mapping_file=t_db[2],
+                    allow_writable_user=t_db[3],
+                    orders=OrderSettings.from_table(t.table("orders").raw(), root.source)
+                    if "orders" in t.data
+                    else orders,
+                    stock=StockSettings.from_table(t.table("stock").raw(), root.source) if "stock" in t.data else stock,
+                )
+            )
+            t.reject_unknown()
+        if not specs:
+            raise root.error("tenants", "expected at least one [[tenants]] table")
+        names = [sp.name for sp in specs]
+        if len(set(names)) != len(names):
+            raise root.error("tenants", f"each tenant once, got {names}")
+        first = specs[0]
+        cfg_kwargs.update(tenant=first.name, key_id=first.key_id, key=first.key, tenants=tuple(specs))
+        url, odbc, mapping, orders, stock = first.db_url, first.db_odbc, first.mapping_file, first.orders, first.stock
+        allow_writable_user = first.allow_writable_user
     root.reject_unknown()
     return AgentConfig(
         **cfg_kwargs,
@@ -178,6 +273,49 @@ def parse_agent_config(root: Section) -> AgentConfig:
         metrics_textfile=metrics_textfile,
         audit_file=audit_file,
     )
+
+
+def _parse_database(d: Section) -> tuple[str | None, str | None, Path | None, bool]:
+    """A ``[database]`` table: (url, odbc, mapping file, allow_writable_user)."""
+    url = d.secret("url", None)
+    odbc = d.secret("odbc", None)
+    if (url is None) == (odbc is None):
+        raise d.error(
+            "url", "set exactly one of database.url (SQLAlchemy URL) and database.odbc (ODBC connection string)"
+        )
+    if url is not None and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///") :]
+        if rel and not rel.startswith(":"):
+            url = "sqlite:///" + str((d.base_dir / rel).resolve())
+    mapping = d.path("mapping", None)
+    allow_writable_user = d.bool("allow_writable_user", False)
+    d.reject_unknown()
+    return url, odbc, mapping, allow_writable_user
+
+
+def proxy_for_gateway(config: AgentConfig, gateway: str) -> Proxy | None:
+    """The proxy the agent reaches ``gateway`` through (None: directly), honouring ``no_proxy``."""
+    from .proxy import proxy_for
+
+    host, port = split_host_port(gateway, ValueError)
+    return proxy_for(host, port, config.proxy, config.no_proxy)
+
+
+def _parse_proxy(a: Section) -> tuple[Proxy | None, tuple[str, ...]]:
+    """``agent.proxy`` (``""`` = direct, ignoring the environment) and ``agent.proxy_password``, else the
+    ``https_proxy`` environment; ``no_proxy`` from the environment in both cases."""
+    password = a.secret("proxy_password", None)
+    url = a.secret("proxy", None)
+    try:
+        if url is None:
+            if password is not None:
+                raise a.error("proxy_password", "set agent.proxy too (the password belongs to a configured proxy)")
+            return proxy_from_env(), no_proxy_from_env()
+        if not url.strip():
+            return None, ()
+        return Proxy.parse(url.strip(), password=password), no_proxy_from_env()
+    except ProxyError as exc:
+        raise a.error("proxy", str(exc)) from exc
 
 
 def load_agent_config(path: Path) -> AgentConfig:
