@@ -70,11 +70,14 @@ MIX = (
 def probe(out: Path, role: str, argv: list[str]) -> int:
     """Runs the gateway's or agent's ``main(argv)``; once a second writes the loop's task count to ``out``."""
     original = asyncio.run
+    tmp = out.with_suffix(".tmp")
 
     async def report() -> None:
         while True:
             tasks = len(asyncio.all_tasks()) - 1  # not this one
-            out.write_text(f"{tasks}\n")  # noqa: ASYNC240 - a few bytes; a worker thread would be counted
+            # A few bytes, written whole (rename) so a reader never sees an empty file; a worker thread would count.
+            tmp.write_text(f"{tasks}\n")
+            tmp.replace(out)
             await asyncio.sleep(1.0)
 
     def run_counted(main: Any, **kwargs: Any) -> Any:
@@ -247,7 +250,7 @@ def sample(pid: int, tasks_file: Path) -> dict[str, float]:
 
 def growth(samples: list[dict[str, Any]], warmup: float, role: str, key: str) -> dict[str, float]:
     """Mean of the last three samples minus the mean of the three at the end of warm-up."""
-    after = [s for s in samples if s["t"] >= warmup]
+    after = [s for s in samples if s["t"] >= warmup and s[role][key] == s[role][key]]  # NaN: not read
     if len(after) < 6:
         return {"start": float("nan"), "end": float("nan"), "growth": float("nan"), "max": float("nan")}
     first = statistics.fmean(s[role][key] for s in after[:3])

@@ -201,3 +201,34 @@ class Link:
         finally:
             delivery.cancel()
             pipe.queued -= held
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python bench/wan.py --to HOST:PORT --profile DSL``: runs a link in its own process, prints its port."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--to", required=True, help="the gateway's host:port")
+    parser.add_argument("--profile", choices=[*PROFILES, NONE.name], default=DSL.name)
+    args = parser.parse_args(argv)
+    host, _, port = args.to.rpartition(":")
+    profile = PROFILES.get(args.profile, NONE)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with Link(host, int(port), profile) as link:
+            print(f"link {profile.name} on port {link.port}", flush=True)
+            await stop.wait()
+        sys.stdout.flush()
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
