@@ -82,9 +82,6 @@ _SIDE_EFFECT_FUNCTIONS = frozenset(
         "get_lock",
         "release_lock",
         "load_file",
-        "sleep",
-        "pg_sleep",
-        "benchmark",
         "sys_exec",
         "xp_cmdshell",
     }
