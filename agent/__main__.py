@@ -26,7 +26,7 @@ from onlineconnect.logs import configure
 
 from . import audit
 from .app import Agent
-from .config import load_agent_config
+from .config import AgentConfig, load_agent_config
 
 log = structlog.get_logger("onlineconnect.agent")
 
@@ -39,8 +39,12 @@ def _reload_credentials(agent: Agent, path: Path) -> None:
     except ConfigError as exc:
         log.error("config.reload_failed", source=str(path), error=exc.message, hint="old config stays")
         return
-    agent.config = dataclasses.replace(agent.config, token=new.token, key_id=new.key_id, key=new.key)
-    log.info("config.reloaded", source=str(path), key_id=new.key_id)
+    mine = next((c for c in new.tenant_configs() if c.tenant == agent.config.tenant), None)
+    if mine is None:
+        log.error("config.reload_failed", source=str(path), error=f"tenant {agent.config.tenant!r} is gone")
+        return
+    agent.config = dataclasses.replace(agent.config, token=mine.token, key_id=mine.key_id, key=mine.key)
+    log.info("config.reloaded", source=str(path), tenant=mine.tenant, key_id=mine.key_id)
 
 
 def _verify(path: Path) -> int:
@@ -72,22 +76,49 @@ def _run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"onlineconnect-agent: cannot open audit file {config.audit_file}: {exc.strerror}", file=sys.stderr)
             return 2
-    agent = Agent(config)
+    agents = [Agent(c) for c in _per_tenant(config)]
 
     def on_hup(_sig: int, _frame: FrameType | None) -> None:
-        _reload_credentials(agent, args.config)
+        for agent in agents:
+            _reload_credentials(agent, args.config)
 
     signal.signal(signal.SIGHUP, on_hup)
     try:
-        agent.open()
+        for agent in agents:
+            agent.open()
     except ConfigError as exc:
         print(f"onlineconnect-agent: {exc.message}", file=sys.stderr)
         return 2
+
+    async def run_all() -> None:
+        stop = asyncio.Event()  # one SIGTERM stops every tenant's tunnels
+        await asyncio.gather(*(agent.run(grace=args.grace, stop=stop) for agent in agents))
+
     try:
-        asyncio.run(agent.run(grace=args.grace))
+        asyncio.run(run_all())
     except KeyboardInterrupt:
         pass
-    return agent.exit_code
+    return max(agent.exit_code for agent in agents)
+
+
+def _per_tenant(config: AgentConfig) -> list[AgentConfig]:
+    """One agent configuration per tenant; with several, each gets its own status and metrics file (name.tenant.ext),
+    so one tenant's broken database or refused key shows as that tenant's, and the others keep serving."""
+    configs = config.tenant_configs()
+    if len(configs) == 1:
+        return configs
+
+    def suffixed(path: Path | None, tenant: str) -> Path | None:
+        return None if path is None else path.with_name(f"{path.stem}.{tenant}{path.suffix}")
+
+    return [
+        dataclasses.replace(
+            c,
+            status_file=suffixed(c.status_file, c.tenant),
+            metrics_textfile=suffixed(c.metrics_textfile, c.tenant),
+        )
+        for c in configs
+    ]
 
 
 def _direct(args: argparse.Namespace) -> int:

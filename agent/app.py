@@ -175,6 +175,7 @@ class Agent:
                 max_backoff=c.reconnect_max,
                 on_state=functools.partial(self._on_state, g),
                 proxy=proxy_for_gateway(c, g),
+                tenant=c.tenant,
                 keepalive=(c.keepalive, c.keepalive_timeout),
             )
             for g in c.gateways

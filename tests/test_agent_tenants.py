@@ -1,0 +1,148 @@
+"""Several Mandanten in one agent process ([[tenants]]): each its own key, database, tunnel and status file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
+
+from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start, wait_serving
+
+KEY_B = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+SHOP_B = "proc-shop-key-b"
+
+
+@pytest.fixture
+def erps(tmp_path: Path) -> tuple[Path, Path]:
+    """Two demo ERPs (two Mandanten in separate databases); in B the sheet's customer is 5811 instead of 4711."""
+    a, b = tmp_path / "erp-a", tmp_path / "erp-b"
+    create_demo_erp(a / "erp.db", a / "archive")
+    create_demo_erp(b / "erp.db", b / "archive")
+    con = sqlite3.connect(b / "erp.db")
+    con.execute("PRAGMA foreign_keys = OFF")
+    for table in ("customers", "orders"):
+        con.execute(f"UPDATE {table} SET customer_no = '5811' WHERE customer_no = '4711'")
+    con.commit()
+    con.close()
+    return a, b
+
+
+def start_stack(tmp_path: Path, erps: tuple[Path, Path], key_b: str = KEY_B) -> tuple[str, Proc, Proc]:
+    port = free_port()
+    gw_conf = tmp_path / "gateway.toml"
+    gw_conf.write_text(
+        f"""
+[server]
+listen = "127.0.0.1:{port}"
+insecure = true
+[log]
+format = "json"
+[tenants.demo]
+keys = {{ 1 = "{TENANT_KEY}" }}
+[tenants.mandant2]
+keys = {{ 1 = "{KEY_B}" }}
+[[shops]]
+name = "shop-a"
+tenant = "demo"
+key_sha256 = "{sha(SHOP_KEY)}"
+[[shops]]
+name = "shop-b"
+tenant = "mandant2"
+key_sha256 = "{sha(SHOP_B)}"
+[[agents]]
+name = "agent"
+token_sha256 = "{sha(AGENT_TOKEN)}"
+tenants = ["demo", "mandant2"]
+"""
+    )
+    a, b = erps
+    agent_conf = tmp_path / "agent.toml"
+    agent_conf.write_text(
+        f"""
+[agent]
+id = "two-mandanten"
+gateway = "127.0.0.1:{port}"
+insecure = true
+token = "{AGENT_TOKEN}"
+reconnect_max_seconds = 1.0
+status_file = "{tmp_path / "status.json"}"
+status_interval_seconds = 0.5
+[database]
+url = "sqlite:///{a / "erp.db"}"
+[orders]
+archive_root = "{a / "archive"}"
+[log]
+format = "json"
+[[tenants]]
+name = "demo"
+key = "{TENANT_KEY}"
+[[tenants]]
+name = "mandant2"
+key = "{key_b}"
+database = {{ url = "sqlite:///{b / "erp.db"}" }}
+orders = {{ archive_root = "{b / "archive"}" }}
+"""
+    )
+    gw = start("onlineconnect-gateway", ["--config", str(gw_conf)], tmp_path)
+    agent = start("onlineconnect-agent", ["--config", str(agent_conf)], tmp_path)
+    return f"127.0.0.1:{port}", gw, agent
+
+
+def list_orders(address: str, key: str, customer: str) -> list[str]:
+    with grpc.insecure_channel(address) as ch:
+        resp = orders_pb2_grpc.OrderServiceStub(ch).ListOrders(
+            orders_pb2.ListOrdersRequest(customer_number=customer),
+            metadata=(("authorization", f"Bearer {key}"),),
+            timeout=5,
+        )
+    return [o.order_number for o in resp.orders]
+
+
+def test_each_shop_sees_only_its_own_mandant(tmp_path: Path, erps: tuple[Path, Path]) -> None:
+    """Shop A gets Mandant A's orders and none of B's; shop B gets B's and none of A's, through one agent process."""
+    address, gw, agent = start_stack(tmp_path, erps)
+    try:
+        wait_serving(address, "demo")
+        wait_serving(address, "mandant2", key=SHOP_B)
+        a_orders = list_orders(address, SHOP_KEY, "4711")
+        assert "091782005" in a_orders
+        assert list_orders(address, SHOP_KEY, "5811") == []
+        assert list_orders(address, SHOP_B, "5811") == a_orders
+        assert list_orders(address, SHOP_B, "4711") == []
+        for tenant in ("demo", "mandant2"):
+            status = json.loads((tmp_path / f"status.{tenant}.json").read_text())
+            assert status["tenant"] == tenant
+    finally:
+        assert agent.stop() == 0
+        gw.stop()
+
+
+def test_one_mandant_with_a_wrong_key_leaves_the_other_serving(tmp_path: Path, erps: tuple[Path, Path]) -> None:
+    """Mandant B's wrong key is refused and shown in B's status file, while Mandant A keeps answering."""
+    address, gw, agent = start_stack(tmp_path, erps, key_b="ffffffffffffffffffffffffffffffff")
+    try:
+        wait_serving(address, "demo")
+        assert "091782005" in list_orders(address, SHOP_KEY, "4711")
+        deadline = time.monotonic() + 20
+        status_b: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            try:
+                status_b = json.loads((tmp_path / "status.mandant2.json").read_text())
+            except (OSError, ValueError):
+                pass
+            if "disconnected" in str(status_b.get("tunnels")):
+                break
+            time.sleep(0.1)
+        assert status_b["ok"] is False and "disconnected" in str(status_b["tunnels"])
+        assert json.loads((tmp_path / "status.demo.json").read_text())["ok"] is True
+        assert "091782005" in list_orders(address, SHOP_KEY, "4711")
+    finally:
+        assert agent.stop() == 0
+        gw.stop()
