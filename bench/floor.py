@@ -216,6 +216,27 @@ async def _until_term() -> None:
     await stop.wait()
 
 
+def wait_ready(address: str, timeout: float = 30) -> None:
+    """Waits until a GetOrder through the floor at ``address`` gets any answer from the agent (not UNAVAILABLE)."""
+    import time
+
+    from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
+
+    request = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as ch:
+        stub = orders_pb2_grpc.OrderServiceStub(ch)
+        while time.monotonic() < deadline:
+            try:
+                stub.GetOrder(request, timeout=2)
+                return
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                    return
+            time.sleep(0.1)
+    raise TimeoutError(f"the floor on {address} has no agent after {timeout} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="role", required=True)

@@ -1,10 +1,12 @@
-"""``make bench``: relay vs. direct, side by side in one run, on the demo ERP.
+"""``make bench``: relay vs. the floor vs. direct, side by side in one run, on the demo ERP.
 
-Brings up (a) gateway + agent as separate processes (the production shape) and (b) the direct baseline: the
-agent's own handlers as a plain gRPC server on the same database (``onlineconnect-agent direct``). Drives
-GetOrder and GetStoreStock at concurrency 1, 16 and 64 with a multi-process closed-loop client, prints throughput
-and p50/p90/p99 latency for both and their ratio, and writes ``bench/results/relay-<time>.json`` (plus
-``relay-latest.json`` and a PNG chart).
+Brings up (a) gateway + agent as separate processes (the production shape), (b) the direct baseline: the
+agent's own handlers as a plain gRPC server on the same database (``onlineconnect-agent direct``), and (c) the
+floor (``bench/floor.py``): a bare forwarder over one bidirectional stream, no auth, envelope or admission, whose
+agent answers with the same handlers. Drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 with a
+multi-process closed-loop client, prints throughput and p50/p90/p99 latency of each, the relay/direct ratio and
+``project overhead = relay - floor``, and writes ``bench/results/relay-<time>.json`` (plus ``relay-latest.json``
+and a PNG chart).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from harness import lift_shop_limits, wait_serving, write_results  # noqa: E402
+from floor import wait_ready  # noqa: E402
+from harness import lift_shop_limits, wait_port, wait_serving, write_results  # noqa: E402
 
 from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
 
@@ -62,7 +65,7 @@ def measure(
 
 
 def chart(results: list[dict[str, object]], path: Path) -> None:
-    """Bar chart of throughput and p50 latency, relay vs. direct."""
+    """Bar chart of throughput and p50 latency: direct, floor and relay."""
     try:
         import matplotlib
 
@@ -75,8 +78,8 @@ def chart(results: list[dict[str, object]], path: Path) -> None:
     labels = [f"{r['rpc']}\nc={r['concurrency']}" for r in results]
     x = range(len(results))
     for ax, key, title in ((axes[0], "rps", "throughput (req/s)"), (axes[1], "p50_ms", "median latency (ms)")):
-        ax.bar([i - 0.2 for i in x], [r["direct"][key] for r in results], width=0.4, label="direct")  # type: ignore[index]
-        ax.bar([i + 0.2 for i in x], [r["relay"][key] for r in results], width=0.4, label="relay")  # type: ignore[index]
+        for offset, way in ((-0.27, "direct"), (0.0, "floor"), (0.27, "relay")):
+            ax.bar([i + offset for i in x], [r[way][key] for r in results], width=0.27, label=way)  # type: ignore[index]
         ax.set_xticks(list(x), labels, fontsize=8)
         ax.set_title(title)
         ax.legend()
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         erp = folder / "erp"
         create_demo_erp(erp / "erp.db", erp / "archive")
-        gw_port, direct_port = free_port(), free_port()
+        gw_port, direct_port, floor_port = free_port(), free_port(), free_port()
+        floor_script = str(ROOT / "bench" / "floor.py")
         gw_config = lift_shop_limits(write_gateway_config(folder, gw_port))
         procs = [
             start("onlineconnect-gateway", ["--config", str(gw_config)], folder),
@@ -107,26 +111,47 @@ def main(argv: list[str] | None = None) -> int:
                 ["direct", "--config", str(folder / "agent.toml"), "--listen", f"127.0.0.1:{direct_port}"],
                 folder,
             ),
+            start("python", [floor_script, "gateway", "--listen", f"127.0.0.1:{floor_port}"], folder),
         ]
         try:
+            wait_port(floor_port)
+            procs.append(
+                start(
+                    "python",
+                    [
+                        floor_script,
+                        "agent",
+                        "--config",
+                        str(folder / "agent.toml"),
+                        "--gateway",
+                        f"127.0.0.1:{floor_port}",
+                    ],
+                    folder,
+                )
+            )
             wait_serving(f"127.0.0.1:{gw_port}")
+            wait_ready(f"127.0.0.1:{floor_port}")
             time.sleep(0.5)
             results = []
-            total = len(levels) * len(rpcs) * 2
+            ways = (("direct", direct_port, ()), ("floor", floor_port, ()), ("relay", gw_port, AUTH))
+            total = len(levels) * len(rpcs) * len(ways)
             n = 0
             for rpc in rpcs:
                 for c in levels:
                     row: dict[str, object] = {"rpc": rpc, "concurrency": c}
-                    for mode, addr, md in (("direct", direct_port, ()), ("relay", gw_port, AUTH)):
+                    for mode, addr, md in ways:
                         n += 1
                         print(f"[{n}/{total}] {rpc} c={c} {mode} …", end=" ", flush=True)
                         m = measure(f"127.0.0.1:{addr}", rpc, c, args.seconds, md)
                         failed = f", {m['errors']} failed {m['error_codes']}" if m["errors"] else ""
                         print(f"{m['rps']:.0f} req/s, p50 {m['p50_ms']:.2f} ms{failed}", flush=True)
                         row[mode] = m
-                    d, r = row["direct"], row["relay"]
+                    d, f, r = row["direct"], row["floor"], row["relay"]
                     row["throughput_ratio"] = r["rps"] / d["rps"] if d["rps"] else float("nan")  # type: ignore[index]
                     row["added_p50_ms"] = r["p50_ms"] - d["p50_ms"]  # type: ignore[index]
+                    row["floor_added_p50_ms"] = f["p50_ms"] - d["p50_ms"]  # type: ignore[index]
+                    row["project_overhead_p50_ms"] = r["p50_ms"] - f["p50_ms"]  # type: ignore[index]
+                    row["relay_vs_floor_throughput"] = r["rps"] / f["rps"] if f["rps"] else float("nan")  # type: ignore[index]
                     results.append(row)
         finally:
             for p in reversed(procs):
@@ -134,18 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"{'rpc':<14}{'c':>4} | {'direct rps':>10} {'p50':>7} {'p90':>7} {'p99':>7} | {'relay rps':>10} {'p50':>7} "
-        f"{'p90':>7} {'p99':>7} | {'ratio':>6} {'+p50 ms':>8}"
+        f"{'p90':>7} {'p99':>7} | {'ratio':>6} {'+p50 ms':>8} | {'floor rps':>9} {'p50':>7} | {'overhead p50 ms':>15}"
     )
     for row in results:
         d, r = row["direct"], row["relay"]
         print(
             f"{row['rpc']:<14}{row['concurrency']:>4} | {d['rps']:>10.0f} {d['p50_ms']:>7.2f} {d['p90_ms']:>7.2f} "  # type: ignore[index]
             f"{d['p99_ms']:>7.2f} | {r['rps']:>10.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} | "  # type: ignore[index]
-            f"{row['throughput_ratio']:>6.2f} {row['added_p50_ms']:>8.3f}"
+            f"{row['throughput_ratio']:>6.2f} {row['added_p50_ms']:>8.3f} | {row['floor']['rps']:>9.0f} "  # type: ignore[index]
+            f"{row['floor']['p50_ms']:>7.2f} | {row['project_overhead_p50_ms']:>15.3f}"  # type: ignore[index]
         )
-    errors = sum(int(row[mode]["errors"]) for row in results for mode in ("direct", "relay"))  # type: ignore[index]
+    print("overhead = relay - floor: what our gateway and agent add on top of a bare forwarding hop")
+    errors = sum(int(row[mode]["errors"]) for row in results for mode in ("direct", "floor", "relay"))  # type: ignore[index]
     for row in results:
-        for mode in ("direct", "relay"):
+        for mode in ("direct", "floor", "relay"):
             m = row[mode]
             if m["errors"]:  # type: ignore[index]
                 print(
