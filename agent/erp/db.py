@@ -176,6 +176,8 @@ def is_disconnect(exc: BaseException) -> bool:
     """True when ``exc`` says the connection to the database is gone (the pooled connection must be dropped)."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
+    if getattr(getattr(exc, "orig", None) or exc, "connection_lost", False):
+        return True
     state = sqlstate(exc)
     if state.startswith("08") or state in _DISCONNECT_STATES:
         return True
@@ -411,7 +413,10 @@ class OdbcDatabase:
             ok = True
             return result
         except self._pyodbc.Error as exc:
-            if is_disconnect(exc):
+            # psqlODBC reports some dead connections only as HY000 ("internal SAVEPOINT failed"): when the error
+            # is not recognisably a disconnect, one SELECT 1 on the same connection tells.
+            if is_disconnect(exc) or not self._alive(conn):
+                exc.connection_lost = True  # read by is_disconnect()
                 # The server is gone for this connection (a restart, pg_terminate_backend): the others in the pool
                 # are most likely dead too. Dropped all at once, so each waiting call reconnects instead of
                 # meeting a dead connection first.
@@ -425,6 +430,14 @@ class OdbcDatabase:
             except self._pyodbc.Error:
                 ok = False
             self._release(conn, ok)
+
+    def _alive(self, conn: Any) -> bool:
+        try:
+            conn.rollback()
+            conn.execute("SELECT 1").fetchall()
+        except self._pyodbc.Error:
+            return False
+        return True
 
     def _discard_pool(self) -> None:
         with self._lock:
