@@ -40,14 +40,16 @@ test-browser: $(VENV)/.installed ## Only the storefront tests: HTTP and headless
 	$(BIN)/pytest tests/test_storefront.py tests/browser
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Relay vs. direct, then the JSON door vs. the gRPC door, at concurrency 1/16/64 (writes bench/results/)
+bench: $(VENV)/.installed ## Relay vs. floor vs. direct, the JSON door vs. the gRPC door, then the WAN targets on DSL and fibre (writes bench/results/)
 	$(PY) bench/relay_bench.py
 	$(PY) bench/http_bench.py
+	$(PY) bench/wan_bench.py
 
 .PHONY: bench-all
-bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head-of-line, stream, batch, scale 1k/10k, chaos)
+bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, WAN, head-of-line, stream, batch, scale 1k/10k, chaos)
 	$(PY) bench/relay_bench.py
 	$(PY) bench/http_bench.py
+	$(PY) bench/wan_bench.py
 	$(PY) bench/hol_bench.py
 	$(PY) bench/stream_bench.py
 	$(PY) bench/batch_bench.py
@@ -55,6 +57,10 @@ bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, head
 	$(PY) bench/scale_bench.py --tunnels 10000
 	$(PY) bench/bounds_bench.py
 	$(PY) bench/chaos.py
+
+.PHONY: soak
+soak: $(VENV)/.installed ## 30 minutes of mixed load at 70 % of capacity with reconnects: RSS, fds, tasks, threads of gateway and agent (bench/results/soak-latest.*)
+	$(PY) bench/soak.py --minutes 30
 
 .PHONY: bench-bounds
 bench-bounds: $(VENV)/.installed ## Gateway memory with 1,500 answers to shops that never read, budget on vs. off

@@ -48,15 +48,43 @@ def run_script(name: str, out: Path, *args: str, timeout: float = 120) -> dict[s
     return doc
 
 
-def test_relay_bench_measures_direct_and_relay(tmp_path: Path) -> None:
-    """relay_bench measures the direct baseline and the relay at the asked concurrency and counts failed calls."""
+def test_relay_bench_measures_direct_floor_and_relay(tmp_path: Path) -> None:
+    """relay_bench measures the direct baseline, the bare-forwarder floor and the relay, and the project overhead."""
     doc = run_script("relay_bench", tmp_path, "--seconds", "0.3", "--concurrency", "1", "--rpcs", "GetOrder")
     results = doc["results"]
     assert isinstance(results, list) and len(results) == 1
     row = results[0]
-    for mode in ("direct", "relay"):
+    for mode in ("direct", "floor", "relay"):
         assert row[mode]["requests"] > 0 and row[mode]["errors"] == 0
+    assert row["project_overhead_p50_ms"] == row["relay"]["p50_ms"] - row["floor"]["p50_ms"]
     assert doc["failed_calls"] == 0
+
+
+def test_wan_bench_reports_every_target_over_an_emulated_line(tmp_path: Path) -> None:
+    """wan_bench judges the four WAN targets for a profile and reports each with its figures."""
+    args = ["--profiles", "fibre", "--calls", "5", "--rounds", "1", "--mb", "1"]
+    doc = run_script("wan_bench", tmp_path, *args, "--hol-seconds", "0.5", "--hol-rounds", "1", "--slow-seconds", "0.3")
+    fibre = doc["profiles"]["fibre"]  # type: ignore[index]
+    for target in ("round_trip", "no_serialisation", "pdf_target", "hol"):
+        assert isinstance(fibre[target]["met"], bool)
+    assert fibre["pdf"]["intact"] and fibre["round_trip"]["round_trips_per_call"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_soak_two_minutes_keeps_gateway_and_agent_flat(tmp_path: Path) -> None:
+    """A 2-minute soak (every RPC, both doors, cancels, expired deadlines, reconnects) samples both processes."""
+    args = ["--minutes", "2", "--reconnect-every", "40", "--sample-seconds", "2"]
+    doc = run_script("soak", tmp_path, *args, timeout=280)
+    assert doc["reconnects"] == 2 and (tmp_path / "soak-latest.png").exists()
+    outcomes = doc["load"]["outcomes"]  # type: ignore[index]
+    for seen in ("grpc GetInvoicePdf: OK", "http GetOrder: http 200", "grpc cancel-unary: CANCELLED"):
+        assert outcomes.get(seen, 0) > 0, outcomes
+    assert any(k.startswith("grpc expired-deadline: DEADLINE_EXCEEDED") for k in outcomes)
+    for role in ("gateway", "agent"):
+        growth = doc["growth"][role]  # type: ignore[index]
+        assert growth["at_rest"]["fds"]["after"] - growth["at_rest"]["fds"]["before"] <= 4, growth
+        assert growth["at_rest"]["tasks"]["after"] - growth["at_rest"]["tasks"]["before"] <= 4, growth
 
 
 def test_cluster_bench_measures_one_replica_and_the_nats_hop(tmp_path: Path) -> None:
