@@ -162,6 +162,14 @@ class ClusterLink:
         self._connector = asyncio.create_task(self._connect(), name="cluster-connect")
         self._spawn(self._watch(), "cluster-watch")
 
+    async def wait_connected(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for the link to come up; True if it did."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not self.connected and loop.time() < end:
+            await asyncio.sleep(0.02)
+        return self.connected
+
     async def _connect(self) -> None:
         delay = 0.5
         while True:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -151,7 +152,9 @@ class TunnelEndpoint:
         self.handshaking = 0  # streams between opening and TunnelReady (or their refusal)
         self._retirements: set[asyncio.Task[None]] = set()
 
-    def retire(self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE, routine: bool = False) -> None:
+    def retire(
+        self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE, routine: bool = False, avoid: float = 0.0
+    ) -> None:
         """Stops routing calls to a tunnel, asks its agent to reconnect, and closes it after ``grace`` seconds.
 
         Args:
@@ -159,13 +162,15 @@ class TunnelEndpoint:
             reason: Why, for both sides' logs (no secrets).
             grace: Seconds before the gateway closes the tunnel itself.
             routine: An expected renewal (connection age): logged at info, not as a warning.
+            avoid: Seconds the agent should not dial this gateway again (it is shutting down); 0: reconnect at once.
         """
         live = self.live.get(session_id)
         if live is None or live.retiring:
             return
         live.retiring = reason
         live.tunnel.draining = True
-        live.tunnel.link.send(tunnel_pb2.TunnelMessage(drain=tunnel_pb2.Drain(reason=reason)).SerializeToString())
+        drain = tunnel_pb2.Drain(reason=reason, avoid_seconds=math.ceil(avoid))
+        live.tunnel.link.send(tunnel_pb2.TunnelMessage(drain=drain).SerializeToString())
         (log.info if routine else log.warning)(
             "tunnel.retiring", tenant=live.tunnel.tenant, agent=live.tunnel.agent, session=session_id, reason=reason
         )

@@ -233,13 +233,15 @@ class GatewayServer:
         if self.config.http is not None:  # bound before gRPC serves, so a taken port stops the start
             self.http = HttpListener(self.config, HttpDoor(self.config, self.relay))
             self.http_port = await self.http.start()
+        if self.cluster is not None:
+            await self.health.set(CLUSTER_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)  # until connected
+            await self.cluster.start()
+            # Calls that need another replica would fail while the link connects: give it a moment first.
+            await self.cluster.wait_connected(self.config.cluster.ping_timeout if self.config.cluster else 0)
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self.registry.publish_health()
         self.server, self.port = server, port
-        if self.cluster is not None:
-            await self.health.set(CLUSTER_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)  # until connected
-            await self.cluster.start()
         self.reloader.start()
         if self.config.metrics_listen is not None:
             await self.metrics.start(self.config.metrics_listen)

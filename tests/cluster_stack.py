@@ -193,8 +193,9 @@ async def running_stack(
             await g.stop(0)
 
 
-def write_cluster_gateway_config(folder: Path, name: str, port: int, nats_url: str) -> Path:
-    """A loopback gateway config for tenant demo (tests/procs.py credentials) linked to ``nats_url``."""
+def write_cluster_gateway_config(folder: Path, name: str, port: int, nats_url: str, *, server_extra: str = "") -> Path:
+    """A loopback gateway config for tenant demo (tests/procs.py credentials) linked to ``nats_url``
+    (``server_extra``: more lines for its ``[server]`` table)."""
     path = folder / f"{name}.toml"
     path.write_text(
         f"""
@@ -202,6 +203,7 @@ def write_cluster_gateway_config(folder: Path, name: str, port: int, nats_url: s
 listen = "127.0.0.1:{port}"
 insecure = true
 default_deadline_seconds = 10
+{server_extra}
 [log]
 format = "json"
 [cluster]

@@ -149,10 +149,12 @@ class TunnelReady(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ...) -> None: ...
 
 class Drain(_message.Message):
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "avoid_seconds")
     REASON_FIELD_NUMBER: _ClassVar[int]
+    AVOID_SECONDS_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+    avoid_seconds: int
+    def __init__(self, reason: _Optional[str] = ..., avoid_seconds: _Optional[int] = ...) -> None: ...
 
 class WindowUpdate(_message.Message):
     __slots__ = ("credits",)
