@@ -42,9 +42,10 @@ _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=
 class HandshakeError(Exception):
     """The gateway refused the tunnel or answered the handshake wrongly. ``retry`` says whether to try again."""
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    def __init__(self, message: str, *, retry: bool = True, unreachable: bool = False) -> None:
         super().__init__(message)
         self.retry = retry
+        self.unreachable = unreachable  # no gateway answered at all (network, proxy, TLS): the cause needs a probe
 
 
 class _Credits:
@@ -304,6 +305,22 @@ class TunnelSession:
                 await self._call.done_writing()
 
 
+_TRANSPORT_WORDS = (
+    "failed to connect",
+    "connect failed",
+    "handshake",
+    "ssl",
+    "tsi_",
+    "socket",
+    "dns",
+    "proxy",
+    "connection",
+    "unreachable",
+    "resolve",
+    "tcp",
+)
+
+
 def _handshake_error(exc: grpc.aio.AioRpcError) -> HandshakeError:
     code = exc.code()
     retry = code not in {
@@ -312,4 +329,9 @@ def _handshake_error(exc: grpc.aio.AioRpcError) -> HandshakeError:
         grpc.StatusCode.FAILED_PRECONDITION,
         grpc.StatusCode.INVALID_ARGUMENT,
     }
+    details = exc.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE and any(w in details.lower() for w in _TRANSPORT_WORDS):
+        # gRPC's own words for a connection that never carried an answer (gateway down, proxy, TLS, DNS): not a
+        # refusal by the gateway, and the connector probes the network to name the cause.
+        return HandshakeError(f"could not reach the gateway: {details}", unreachable=True)
     return HandshakeError(f"gateway refused the tunnel: {code.name}: {exc.details()}", retry=retry)
