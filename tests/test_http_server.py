@@ -198,3 +198,69 @@ async def test_connections_send_small_writes_at_once() -> None:
         sockets = [t.get_extra_info("socket") for t in stack.gateway.http._connections.values()]  # type: ignore[union-attr]
         assert sockets
         assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1 for s in sockets)
+
+
+async def test_tls_http1_clients_are_served_too(tmp_path: Path) -> None:
+    """With TLS a client that offers only HTTP/1.1 by ALPN is answered over HTTP/1.1 with a Date header."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    cert, key = tmp_path / "gw.crt", tmp_path / "gw.key"
+    cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    key.write_bytes(leaf.private_key_pem.bytes())
+    async with http_relay(
+        FakeHandlers(),
+        start_agent=False,
+        http=HttpConfig(listen="127.0.0.1:0", insecure=False),
+        insecure=False,
+        tls_cert=cert,
+        tls_key=key,
+    ) as stack:
+        context = ssl.create_default_context(cadata=ca.cert_pem.bytes().decode())
+        async with httpx.AsyncClient(base_url=stack.base_url, verify=context, http2=False, timeout=10) as http:
+            r = await http.post(GET_ORDER, json=ORDER, headers=stack.auth)
+            document = await http.get("/openapi.json")
+    assert r.http_version == document.http_version == "HTTP/1.1"
+    assert r.status_code == 503  # no agent connected: the call went through TLS and the relay chain
+    assert r.json()["code"] == "unavailable"
+    assert json.loads(document.content) == json.loads(COMMITTED_DOCUMENT)
+    assert "GMT" in r.headers["date"]
+
+
+async def test_http1_and_http2_clients_share_the_plaintext_port() -> None:
+    """On one plaintext port an HTTP/1.1 client and an HTTP/2 prior-knowledge client get the same answer."""
+    async with http_relay(FakeHandlers()) as stack:
+        async with stack.client() as one, stack.client(http1=False, http2=True) as two:
+            a, b = await asyncio.gather(
+                one.post(GET_ORDER, json=ORDER, headers=stack.auth), two.post(GET_ORDER, json=ORDER, headers=stack.auth)
+            )
+    assert (a.http_version, b.http_version) == ("HTTP/1.1", "HTTP/2")
+    assert a.status_code == b.status_code == 200
+    assert a.json() == b.json()
+    assert a.headers["x-request-id"] and b.headers["x-request-id"]
+
+
+async def test_an_oversized_http1_head_is_refused_431() -> None:
+    """A request head over 16 KiB is answered 431 with a Connect error and the connection closed."""
+    async with http_relay(FakeHandlers(), start_agent=False) as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http_port)
+        writer.write(f"GET /openapi.json HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 20_000}\r\n\r\n".encode())
+        await writer.drain()
+        answer = await read_until_closed(reader)
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert b'"invalid_argument"' in answer
+
+
+async def test_an_h2c_upgrade_request_is_answered_over_http1() -> None:
+    """An HTTP/1.1 request asking to upgrade to h2c is answered over HTTP/1.1, the upgrade ignored."""
+    async with http_relay(FakeHandlers(), start_agent=False) as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.gateway.http_port)
+        writer.write(
+            b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
