@@ -34,6 +34,8 @@ from .handlers import Handlers
 
 log = structlog.get_logger("onlineconnect.agent.session")
 
+# Outcomes of a request that are the shop's business, not the operator's: logged at debug.
+_ROUTINE = frozenset({"OK", "NOT_FOUND", "INVALID_ARGUMENT", "PERMISSION_DENIED", "CANCELLED"})
 _OK_FINAL = tunnel_pb2.AgentResponse(code=0, final=True).SerializeToString()
 _OK_MORE = tunnel_pb2.AgentResponse(code=0, final=False).SerializeToString()
 _READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
@@ -272,7 +274,8 @@ class TunnelSession:
             self._send_error(call_id, OnlineConnectError("the agent failed to answer; see the agent's log"))
         finally:
             ms = round((time.perf_counter() - started) * 1000, 2)
-            log_.info("request.answered", code=code, ms=ms)
+            # One line per request is an access log: at debug, unless the agent itself failed to answer.
+            (log_.debug if code in _ROUTINE else log_.info)("request.answered", code=code, ms=ms)
             if self.audit is not None:
                 self.audit.record(
                     tenant=ctx.tenant,

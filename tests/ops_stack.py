@@ -59,7 +59,7 @@ tenants = ["demo"]
 """
 
 
-def agent_toml(gateway: str, *, status_interval: float = 0.2) -> str:
+def agent_toml(gateway: str, *, status_interval: float = 0.2, log_level: str = "info") -> str:
     """A demo agent configuration dialing ``gateway``, with a status file and JSON logs."""
     return f"""
 [agent]
@@ -80,6 +80,7 @@ url = "sqlite:///erp.db"
 
 [log]
 format = "json"
+level = "{log_level}"
 
 [orders]
 archive_root = "archive"
@@ -186,7 +187,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def demo_stack(folder: Path, *, agent: bool = True, metrics: bool = True) -> Iterator[Stack]:
+def demo_stack(
+    folder: Path, *, agent: bool = True, metrics: bool = True, agent_log_level: str = "info"
+) -> Iterator[Stack]:
     """Runs ``onlineconnect-gateway`` and (optionally) ``onlineconnect-agent`` on a fresh demo ERP in ``folder``."""
     create_demo_erp(folder / "erp.db", folder / "archive")
     (folder / "gateway.toml").write_text(gateway_toml(metrics=metrics))
@@ -198,7 +201,7 @@ def demo_stack(folder: Path, *, agent: bool = True, metrics: bool = True) -> Ite
         stack.address = f"127.0.0.1:{started['port']}"
         if metrics:
             stack.metrics_port = int(wait_event(stack.gateway_log, "metrics.started")["port"])
-        (folder / "agent.toml").write_text(agent_toml(stack.address))
+        (folder / "agent.toml").write_text(agent_toml(stack.address, log_level=agent_log_level))
         if agent:
             stack.start_agent()
             wait_serving(stack.address)

@@ -20,7 +20,7 @@ AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Gateway and agent processes shared by the tests that leave them running."""
-    with demo_stack(tmp_path_factory.mktemp("logs"), metrics=False) as s:
+    with demo_stack(tmp_path_factory.mktemp("logs"), metrics=False, agent_log_level="debug") as s:
         yield s
 
 
@@ -51,7 +51,7 @@ def test_request_id_follows_a_call_into_both_logs(stack: Stack) -> None:
         wait_for(lambda: agent_lines(stack.agent_log, "shop-7f3a-0001"))
         line = agent_lines(stack.agent_log, "shop-7f3a-0001")[0]
         assert line["rpc"] == "GetOrder" and line["code"] == "OK" and line["role"] == "agent"
-        assert line["level"] == "info" and "timestamp" in line
+        assert line["level"] == "debug" and "timestamp" in line  # an access-log line: debug
 
         with pytest.raises(grpc.RpcError) as e:
             stub.GetOrder(
@@ -116,3 +116,18 @@ def test_agent_metrics_text_file(stack: Stack) -> None:
         assert queries  # named as in the mapping, e.g. order_header
         assert got[("onlineconnect_agent_database_up", ())] == 1
         assert got[("onlineconnect_agent_tunnel_up", (("gateway", stack.address),))] == 1
+
+
+def test_answered_requests_stay_out_of_an_info_log(tmp_path: Path) -> None:
+    """At the default level the agent writes no line per answered request: 200 calls add no ``request.answered``."""
+    with demo_stack(tmp_path, metrics=False) as s, grpc.insecure_channel(s.address) as ch:
+        stub = orders_pb2_grpc.OrderServiceStub(ch)
+        request = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
+        for _ in range(200):
+            stub.GetOrder(request, metadata=AUTH)
+        with pytest.raises(grpc.RpcError):
+            stub.GetOrder(orders_pb2.GetOrderRequest(customer_number="4712", order_number="1"), metadata=AUTH)
+        s.stop("agent")
+        answered = [e for e in read_events(s.agent_log) if e.get("event") == "request.answered"]
+        assert answered == []
+        assert len(read_events(s.agent_log)) < 40
