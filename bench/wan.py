@@ -140,7 +140,7 @@ class Link:
             pending: set[asyncio.Task[None]] = set(pumps)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if any(t.exception() is not None for t in done):
+                if any(t.cancelled() or t.exception() is not None for t in done):
                     break
         finally:
             for p in pumps:
