@@ -272,10 +272,11 @@ def chart(samples: list[dict[str, Any]], warmup: float, cuts: list[float], path:
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(2, 1))
     minutes = [s["t"] / 60 for s in samples]
-    for role in ("gateway", "agent"):
-        top.plot(minutes, [s[role]["rss_mb"] for s in samples], label=f"{role} RSS")
-        bottom.plot(minutes, [s[role]["tasks"] for s in samples], label=f"{role} asyncio tasks")
-        bottom.plot(minutes, [s[role]["fds"] for s in samples], linestyle="--", label=f"{role} open fds")
+    for role, colour in (("gateway", "C0"), ("agent", "C1")):
+        top.plot(minutes, [s[role]["rss_mb"] for s in samples], color=colour, label=f"{role} RSS")
+        bottom.plot(minutes, [s[role]["tasks"] for s in samples], color=colour, label=f"{role} asyncio tasks")
+        fds = [s[role]["fds"] for s in samples]
+        bottom.plot(minutes, fds, color=colour, linestyle="--", label=f"{role} open fds")
     for ax in (top, bottom):
         ax.axvspan(0, warmup / 60, color="grey", alpha=0.15)
         for c in cuts:
