@@ -309,7 +309,8 @@ class ClusterLink:
         if self._connector is not None:
             self._connector.cancel()
         if self.nc is not None and not self.nc.is_closed:
-            await self.nc.close()
+            with contextlib.suppress(NatsError, OSError):  # NATS may be gone: the replica stops all the same
+                await self.nc.close()
         for task in list(self._tasks):
             task.cancel()
 

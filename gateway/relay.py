@@ -14,7 +14,12 @@ headers, the caller's timeout — and hands it to :meth:`Relay.unary` or :meth:`
 
 Errors are raised as :class:`~onlineconnect.errors.OnlineConnectError` subclasses; each door maps them once to
 its own protocol. The door writes the answer within the call's deadline while holding its bytes in the budget
-(:meth:`Relay.hold`) and reports the outcome with :meth:`Relay.finished` (metrics, one log line per failure).
+(:meth:`Relay.hold`) and reports the outcome with :meth:`Relay.finished` (metrics and logs).
+
+Logs: an answered call is one ``call.answered`` line at debug; a failed call is one ``call.failed`` line, but
+of the same failure (tenant, code) only the first :data:`FAILED_BURST` per :data:`FAILED_INTERVAL` seconds are
+logged one by one — the rest are counted and summarised in one ``call.failed_repeated`` line with the count when
+the interval is over, so a 6 s outage under load is a handful of lines, not hundreds. Metrics count every call.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 ORDER_CACHE_CONTROL = "private, no-store"  # order data concerns one customer: never stored by anyone
+
+FAILED_BURST = 5  # failed calls of one kind (tenant, code) logged one by one per interval …
+FAILED_INTERVAL = 10.0  # … seconds; the rest are summarised with their count at the interval's end
 
 
 class AgentError(OnlineConnectError):
@@ -159,6 +167,7 @@ class Relay:
         self.budget = ByteBudget(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
         self.cluster: ClusterLink | None = None  # set by the server when [cluster] is configured
         self.accepting = True  # False while the replica drains: new shop calls go elsewhere
+        self._failures: dict[tuple[str, str], _FailureWindow] = {}  # log aggregation (see finished())
         self.cache = cache or StockCache(
             policies={
                 t.name: CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)
@@ -417,22 +426,55 @@ class Relay:
             unsent_bytes=nbytes,
         )
 
+    def _failure_logged_alone(self, tenant: str, code: grpc.StatusCode, message: str) -> bool:
+        """True if this failure gets its own line; else it is counted for the interval's summary line."""
+        key = (tenant, code.name)
+        window = self._failures.get(key)
+        if window is None:
+            window = self._failures[key] = _FailureWindow()
+            try:
+                asyncio.get_running_loop().call_later(FAILED_INTERVAL, self._summarise, key)
+            except RuntimeError:  # no event loop (a door's unit test): nothing would end the interval
+                del self._failures[key]
+                return True
+        window.seen += 1
+        if window.seen <= FAILED_BURST:
+            return True
+        window.last_message = message
+        return False
+
+    def _summarise(self, key: tuple[str, str]) -> None:
+        """Ends a failure interval: one line with the count of failures not logged one by one."""
+        window = self._failures.pop(key, None)
+        if window is not None and window.seen > FAILED_BURST:
+            log.info(
+                "call.failed_repeated",
+                tenant=key[0],
+                code=key[1],
+                count=window.seen - FAILED_BURST,
+                interval_seconds=FAILED_INTERVAL,
+                message=window.last_message,
+            )
+
     def finished(self, sc: ShopCall, code: grpc.StatusCode, message: str = "") -> None:
         """The door reports how ``sc`` ended: metrics, and one log line if it failed. Idempotent."""
         if sc.ended:
             return
         sc.ended = True
-        if code != grpc.StatusCode.OK:
-            log.info(
-                "call.failed",
-                rpc=sc.call.method,
-                tenant=sc.tenant,
-                request_id=sc.request_id,
-                protocol=sc.protocol,
-                code=code.name,
-                message=message,
-            )
+        fields = {"rpc": sc.call.method, "tenant": sc.tenant, "request_id": sc.request_id, "protocol": sc.protocol}
+        if code == grpc.StatusCode.OK:
+            log.debug("call.answered", **fields, ms=round((time.perf_counter() - sc.started) * 1000, 1))
+        elif self._failure_logged_alone(sc.tenant, code, message):
+            log.info("call.failed", **fields, code=code.name, message=message)
         if self.observe is not None:
             self.observe.call_finished(
                 sc.call, sc.tenant, sc.protocol, code, time.perf_counter() - sc.started, counted=sc.counted
             )
+
+
+@dataclass
+class _FailureWindow:
+    """Failed calls of one kind within the current log interval."""
+
+    seen: int = 0
+    last_message: str = ""
