@@ -28,6 +28,7 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
+from erp_users import read_only_user
 from test_erp_backends import PG_SERVER, port_open
 from test_erp_outage import SLEEPY_HEADER, sleeping_backends
 
@@ -220,7 +221,8 @@ async def test_postgresql_erp_write_completes_while_the_agent_is_stopped_mid_que
 ) -> None:
     """On PostgreSQL the ERP's write to the rows the agent is reading completes while the agent is frozen."""
     url, archive = pg_erp
-    agent = start_agent(tmp_path, gateway, url, SLEEPY_HEADER, archive)
+    # The agent reads as a read-only user (it refuses one that can write); the ERP writes as the owner.
+    agent = start_agent(tmp_path, gateway, read_only_user(url), SLEEPY_HEADER, archive)
     engine = sa.create_engine(url, pool_size=1)
 
     def write() -> None:
