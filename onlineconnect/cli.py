@@ -95,6 +95,9 @@ def wait_tenant_serving(address: str, tenant: str, timeout: float, *, shop_key: 
     return False
 
 
+DEMO_SHOP_KEYS = {"demo": "demo-shop-key", "demo2": "demo2-shop-key"}  # public demo values, one shop per Mandant
+
+
 def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
     """Creates the demo ERP if needed, runs gateway and agent until Ctrl-C (or until ready with ``once``)."""
     from sqlalchemy.engine import make_url
@@ -102,12 +105,15 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
     from onlineconnect.agent.config import load_agent_config
     from onlineconnect.agent.erp.demo import create_demo_erp
 
-    # The demo ERP goes where the demo agent's configuration looks for it, whatever the working directory.
+    # The demo ERP goes where the demo agent's configuration looks for it, whatever the working directory: one
+    # database per Mandant (the second gets its own customers and order numbers).
     agent_config = load_agent_config(config_dir / "agent.toml")
-    db = Path(make_url(agent_config.db_url or "").database or "")
-    if reseed or not db.exists():
-        print(f"creating the demo ERP in {db} …", flush=True)
-        create_demo_erp(db, agent_config.orders.archive_root)
+    tenants = agent_config.tenant_configs()
+    for mandant, tenant in enumerate(tenants, start=1):
+        db = Path(make_url(tenant.db_url or "").database or "")
+        if reseed or not db.exists():
+            print(f"creating the demo ERP of Mandant {tenant.tenant!r} in {db} …", flush=True)
+            create_demo_erp(db, tenant.orders.archive_root, mandant=min(mandant, 2))
     bin_dir = Path(sys.executable).parent
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -121,12 +127,14 @@ def demo(config_dir: Path, *, reseed: bool, once: bool) -> int:
         # The reference storefront: a shop that reaches the gateway only through the generated gRPC client.
         shop = ["--gateway", address, "--shop-key", "demo-shop-key", "--listen", "127.0.0.1:8080"]
         procs.append(subprocess.Popen([sys.executable, "-m", "onlineconnect.storefront", *shop]))
-        if not wait_tenant_serving(address, "demo", 30, shop_key="demo-shop-key"):
-            print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
-            return 1
+        for tenant, key in DEMO_SHOP_KEYS.items():
+            if any(t.tenant == tenant for t in tenants) and not wait_tenant_serving(address, tenant, 30, shop_key=key):
+                print("demo: gateway and agent did not come up within 30 s; see the log lines above", file=sys.stderr)
+                return 1
         print(
-            "\nOnline Connect demo is running: gateway on 127.0.0.1:50051, agent connected for tenant 'demo'.\n"
-            "Shop API key: demo-shop-key (valid only in this demo). Try:\n\n"
+            "\nOnline Connect demo is running: gateway on 127.0.0.1:50051, agent connected for the Mandanten 'demo'"
+            " and 'demo2'.\nShop API keys (valid only in this demo): demo-shop-key (Mandant demo, customers 4711 to 4713),"
+            " demo2-shop-key (Mandant demo2, customers 5711 to 5713, e.g. order 291782005). Try:\n\n"
             + _grpcurl_lines(address)
             + "\n\nThe same over HTTP/JSON (Connect protocol) on 127.0.0.1:8081:\n\n"
             + _curl_lines("127.0.0.1:8081")

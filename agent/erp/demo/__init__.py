@@ -26,13 +26,29 @@ def schema_sql() -> str:
     return "\n".join(p.read_text(encoding="utf-8") for p in files)
 
 
-def create_demo_erp(db_path: Path, archive_dir: Path) -> None:
+# The second demo Mandant: its own database with its own customers and orders, numbered apart from the first
+# (customer 4711 → 5711, order 091782005 → 291782005), as an ERP keeps each Mandant's documents apart.
+_MANDANT_2 = (
+    "UPDATE customers SET customer_no = '5' || substr(customer_no, 2), name = name || ' (Mandant 2)'",
+    "UPDATE orders SET customer_no = '5' || substr(customer_no, 2)",
+    *(
+        f"UPDATE {table} SET order_no = '2' || substr(order_no, 2)"
+        for table in ("orders", "order_lines", "shipments", "documents", "returns", "order_events")
+    ),
+)
+
+
+def create_demo_erp(db_path: Path, archive_dir: Path, *, mandant: int = 1) -> None:
     """Creates (or re-creates) the demo ERP database at ``db_path`` and its invoice archive at ``archive_dir``.
 
     Args:
         db_path: SQLite file to write; replaced if it exists.
         archive_dir: Folder for the archived invoice PDFs the demo's documents point to.
+        mandant: 1 for the demo's first Mandant (customers 4711 to 4713), 2 for the second (5711 to 5713, order numbers
+            starting with 2 instead of 0).
     """
+    if mandant not in (1, 2):
+        raise ValueError(f"the demo has Mandanten 1 and 2, not {mandant}")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     archive_dir.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_suffix(db_path.suffix + ".tmp")
@@ -43,6 +59,9 @@ def create_demo_erp(db_path: Path, archive_dir: Path) -> None:
         conn.executescript(schema_sql())
         for name in SEEDERS:
             importlib.import_module(f"{__name__}.{name}").seed(conn, archive_dir)
+        if mandant == 2:
+            for statement in _MANDANT_2:
+                conn.execute(statement)
         conn.commit()
     finally:
         conn.close()  # the last connection checkpoints the WAL into the file and removes it
