@@ -90,6 +90,7 @@ url = "{url}"
 mapping = "{mapping}"
 [log]
 format = "json"
+level = "debug"  # the per-request line (request.answered, with its duration) is an access log at debug
 [orders]
 archive_root = "{archive}"
 """,
