@@ -92,6 +92,7 @@ SUCCESS_TARGET = 0.99
 CUSTOMERS = ("4711", "4712", "4713")
 UNKNOWN_CUSTOMER = "9999"
 MISSING_ORDER = "000000000"
+READER = "erp_reader"  # the agent's read-only database user; the stock writer and the judge connect as postgres
 SKUS = ("851888-XS-KI", "851888-M-MA", "851888-S-KI", "620114-L-OL", "620114-M-SW", "733021-40-WE")
 UNKNOWN_SKU = "999999-XX-XX"
 PROBE = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
@@ -155,6 +156,15 @@ show_quantity_max = 10
 """
 
 
+def read_only(conninfo: str, user: str) -> None:
+    """Creates ``user`` with read access only to the ERP's tables, as docs/erp-databases.md advises merchants."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {user} LOGIN")
+        conn.execute(f"ALTER ROLE {user} SET default_transaction_read_only = on")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {user}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}")
+
+
 @dataclass
 class Stack:
     """Gateway and agent processes on the private PostgreSQL ERP."""
@@ -187,9 +197,10 @@ class Stack:
 def chaos_stack(folder: Path, breakage: str) -> Iterator[Stack]:
     """The private PostgreSQL with the demo ERP, gateway and agent, serving; everything stopped afterwards."""
     with private_postgres() as pg:
-        db_url = pg.server_url("erp")
-        create_database(db_url)
-        export_demo(db_url, folder / "archive")
+        create_database(pg.server_url("erp"))
+        export_demo(pg.server_url("erp"), folder / "archive")
+        read_only(f"postgresql://postgres@127.0.0.1:{pg.port}/erp", READER)
+        db_url = pg.server_url("erp", user=READER)
         port = free_port()
         mapping = mapping_without_customer_filter(folder / "leaky.toml") if breakage == "foreign-orders" else None
         command: tuple[str, list[str]] = ("onlineconnect-agent", [])

@@ -47,9 +47,9 @@ class PrivatePostgres:
             os.chown(self.folder, user.pw_uid, user.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
 
-    def server_url(self, database: str = "postgres") -> str:
-        """The SQLAlchemy URL of ``database`` on this server (psycopg driver, user postgres, no password)."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+    def server_url(self, database: str = "postgres", user: str = "postgres") -> str:
+        """The SQLAlchemy URL of ``database`` on this server for ``user`` (psycopg driver, no password)."""
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
         proc = subprocess.run([*self._as, *args], capture_output=True, text=True, timeout=60)
