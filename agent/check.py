@@ -21,7 +21,7 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import grpc
 import structlog
@@ -159,8 +159,16 @@ def _check_user(config: AgentConfig, db: Database, report: Report) -> None:
         )
 
 
-async def _handshake(config: AgentConfig, gateway: str) -> tuple[bool, str]:
-    """Opens one tunnel to ``gateway``; returns (True, session id) or (False, why it failed)."""
+class Handshake(NamedTuple):
+    """The outcome of one test tunnel: ``detail`` is the session id, or why it failed."""
+
+    ok: bool
+    detail: str
+    clock_offset: float | None = None  # seconds the gateway's clock is ahead of this host's, if it said
+
+
+async def _handshake(config: AgentConfig, gateway: str) -> Handshake:
+    """Opens one tunnel to ``gateway``; returns whether it came up, with the session id or why not."""
     creds = None if config.insecure else channel_credentials(config.ca_file, config.client_cert, config.client_key)
     options = CHANNEL_OPTIONS + grpc_proxy_options(proxy_for_gateway(config, gateway))  # the agent's own path
     channel = (
@@ -183,11 +191,11 @@ async def _handshake(config: AgentConfig, gateway: str) -> tuple[bool, str]:
     try:
         done, _ = await asyncio.wait({task, ready}, timeout=HANDSHAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
-            return True, session.session_id
+            return Handshake(True, session.session_id, session.clock_offset)
         if task in done:
             exc = task.exception()
-            return False, str(exc) if exc is not None else str(task.result())
-        return False, f"no answer within {HANDSHAKE_SECONDS:.0f} s"
+            return Handshake(False, str(exc) if exc is not None else str(task.result()))
+        return Handshake(False, f"no answer within {HANDSHAKE_SECONDS:.0f} s")
     finally:
         ready.cancel()
         task.cancel()
@@ -225,7 +233,7 @@ def _explain(config: AgentConfig, gateway: str, why: str, report: Report) -> Non
 def _check_gateways(config: AgentConfig, report: Report) -> None:
     for gateway in config.gateways:
         try:
-            ok, detail = asyncio.run(_handshake(config, gateway))
+            ok, detail, _ = asyncio.run(_handshake(config, gateway))
         except (HandshakeError, OSError, ValueError) as exc:
             ok, detail = False, str(exc)
         if ok:

@@ -8,8 +8,9 @@ verdict and, on failure, the fix (a failed step skips the steps that need it):
 2. per gateway address: DNS (of the proxy when one is used, else of the gateway); TCP (to the proxy or the
    gateway); proxy CONNECT and authentication; TLS handshake (trust chain, host name, days until the certificate
    expires); HTTP/2 by ALPN (a TLS-inspecting proxy often strips it); round trip (median of 10 gRPC health calls
-   on the tunnel's connection); clock offset (not measured: the gateway does not send its time);
-3. per tenant and gateway: agent token accepted, tenant key proven (a real handshake, closed right after);
+   on the tunnel's connection);
+3. per tenant and gateway: agent token accepted, tenant key proven (a real handshake, closed right after), clock
+   offset (from the time in the gateway's welcome, measured at the middle of the round trip);
 4. per tenant: ERP database reachable and every mapped query valid (the ``check`` steps).
 
 Exit status 0 only when every step passed; ``--json`` prints ``{"ok": …, "steps": [{"step", "status", "detail",
@@ -43,6 +44,7 @@ from .proxy import PROBE_SECONDS, Proxy, describe_os_error, describe_refusal, gr
 from .session import HandshakeError
 
 ROUND_TRIPS = 10
+MAX_CLOCK_OFFSET = 30.0  # seconds; beyond this the host clock is wrong, not merely drifting
 EXPIRY_WARNING_DAYS = 21
 
 
@@ -270,18 +272,34 @@ async def _round_trip(config: AgentConfig, gateway: str, report: Steps) -> None:
         report.fail("round trip", f"{exc.code().name}: {exc.details()}", "see the steps above; retry in a minute")
     finally:
         await channel.close(grace=None)
-    report.note("clock offset", "not measured: the gateway does not send its time (keep NTP running on this host)")
+
+
+def _clock(offset: float | None, report: Steps) -> None:
+    """Clock offset to the gateway, from the time in its welcome (measured at the middle of the round trip)."""
+    if offset is None:
+        report.note("clock offset", "not measured: this gateway does not send its time (keep NTP running here)")
+    elif abs(offset) <= MAX_CLOCK_OFFSET:
+        report.ok("clock offset", f"{offset * 1000:+.0f} ms (gateway minus this host)")
+    else:
+        ahead = "behind" if offset > 0 else "ahead of"
+        report.fail(
+            "clock offset",
+            f"this host's clock is {abs(offset):.1f} s {ahead} the gateway's",
+            "turn on time synchronisation (timedatectl set-ntp true, or the Windows time service): logs, "
+            "certificate validity and key rotation dates are read against the clock",
+        )
 
 
 def _tunnel(config: AgentConfig, gateway: str, report: Steps) -> None:
     """Agent token and tenant key: one real handshake (the ``check`` step, through the proxy when one is used)."""
     try:
-        ok, detail = asyncio.run(check._handshake(config, gateway))
+        ok, detail, offset = asyncio.run(check._handshake(config, gateway))
     except (HandshakeError, OSError, ValueError) as exc:
-        ok, detail = False, str(exc)
+        ok, detail, offset = False, str(exc), None
     if ok:
         report.ok("agent token", f"accepted for tenant {config.tenant!r}")
         report.ok("tenant key", f"key id {config.key_id} proven: handshake completed (session {detail})")
+        _clock(offset, report)
     else:
         before = len(report.steps)
         check._explain(config, gateway, detail, report)

@@ -97,6 +97,7 @@ class TunnelSession:
         self.credits: dict[int, _Credits] = {}
         self.ready = asyncio.Event()
         self.drain_requested = asyncio.Event()
+        self.clock_offset: float | None = None  # seconds the gateway's clock is ahead of ours (from the welcome)
         self.avoid_seconds = 0.0  # a gateway that is shutting down asked not to be dialled for this long
         self.session_id = ""
         self.link: SealedLink | None = None
@@ -128,7 +129,9 @@ class TunnelSession:
                     )
                 )
             )
+            sent_at = time.time()
             first = await call.read()
+            received_at = time.time()
         except grpc.aio.AioRpcError as exc:
             raise _handshake_error(exc) from exc
         if first is grpc.aio.EOF:
@@ -139,6 +142,8 @@ class TunnelSession:
             raise HandshakeError("gateway answered the handshake with an unexpected frame")
         welcome = first.welcome
         self.session_id = welcome.session_id
+        if welcome.gateway_time_unix_ms:  # the gateway's clock minus ours, at the middle of the round trip
+            self.clock_offset = welcome.gateway_time_unix_ms / 1000 - (sent_at + received_at) / 2
         secret = SessionSecret(key_id=self.key_id, key=self.key, agent_nonce=nonce, gateway_nonce=welcome.gateway_nonce)
         sealer, opener = session_pair(secret, agent=True)
 

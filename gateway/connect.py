@@ -289,6 +289,7 @@ class TunnelEndpoint:
                     gateway_nonce=gateway_nonce,
                     key_id=hello.key_id,
                     max_frame_bytes=MAX_FRAME_BYTES,
+                    gateway_time_unix_ms=int(time.time() * 1000),
                 )
             )
         )

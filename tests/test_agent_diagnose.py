@@ -13,7 +13,7 @@ import pytest
 import trustme
 from proxy_stack import TinyProxy, TlsGateway, have_tinyproxy, start_tls_gateway, write_tls_agent_config
 
-from onlineconnect.agent.diagnose import run_diagnose
+from onlineconnect.agent.diagnose import Steps, _clock, run_diagnose
 from onlineconnect.agent.erp.demo import create_demo_erp
 
 from conftest import need_service
@@ -58,7 +58,8 @@ def test_all_steps_pass_and_print_one_line_each(tmp_path: Path, gateway: TlsGate
     )
     assert run.returncode == 0, run.stdout
     lines = run.stdout.splitlines()
-    for step in ("configuration", "dns", "tcp", "proxy", "tls", "http2", "round trip", "agent token", "tenant key"):
+    steps = ("configuration", "dns", "tcp", "proxy", "tls", "http2", "round trip", "agent token", "tenant key")
+    for step in (*steps, "clock offset"):
         assert any(line.startswith("ok") and f" {step} " in f" {line} " for line in lines), (step, run.stdout)
     assert "expires in" in run.stdout and "median" in run.stdout and "over 10 calls" in run.stdout
     assert lines[-1] == "all steps passed"
@@ -164,3 +165,14 @@ def test_database_down_fails_at_the_database(tmp_path: Path, erp: Path, gateway:
     step = failed(steps)
     assert code == 1 and step["step"] == "database" and "database.url" in step["fix"]
     assert next(s for s in steps if s["step"] == "tenant key")["status"] == "ok"
+
+
+@pytest.mark.parametrize(("offset", "status"), [(0.012, "ok"), (-3.0, "ok"), (95.0, "fail"), (-400.0, "fail")])
+def test_clock_offset_beyond_half_a_minute_fails_with_the_fix(offset: float, status: str) -> None:
+    """An offset within 30 s passes with its value; a larger one fails, says which way and names time sync."""
+    report = Steps(io.StringIO(), as_json=True)
+    _clock(offset, report)
+    (step,) = report.steps
+    assert step["step"] == "clock offset" and step["status"] == status
+    if status == "fail":
+        assert ("behind" if offset > 0 else "ahead of") in step["detail"] and "set-ntp" in step["fix"]

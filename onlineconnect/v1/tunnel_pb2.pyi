@@ -41,16 +41,18 @@ class AgentHello(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., agent_id: _Optional[str] = ..., key_id: _Optional[int] = ..., agent_nonce: _Optional[bytes] = ..., protocol_version: _Optional[int] = ..., agent_version: _Optional[str] = ...) -> None: ...
 
 class GatewayWelcome(_message.Message):
-    __slots__ = ("session_id", "gateway_nonce", "key_id", "max_frame_bytes")
+    __slots__ = ("session_id", "gateway_nonce", "key_id", "max_frame_bytes", "gateway_time_unix_ms")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_NONCE_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     gateway_nonce: bytes
     key_id: int
     max_frame_bytes: int
-    def __init__(self, session_id: _Optional[str] = ..., gateway_nonce: _Optional[bytes] = ..., key_id: _Optional[int] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
+    gateway_time_unix_ms: int
+    def __init__(self, session_id: _Optional[str] = ..., gateway_nonce: _Optional[bytes] = ..., key_id: _Optional[int] = ..., max_frame_bytes: _Optional[int] = ..., gateway_time_unix_ms: _Optional[int] = ...) -> None: ...
 
 class SealedFrame(_message.Message):
     __slots__ = ("key_id", "epoch", "seq", "ciphertext", "tag", "more")
