@@ -30,6 +30,7 @@ from procs import (  # noqa: E402
     Proc,
     free_port,
     start,
+    wait_serving,
     write_agent_config,
     write_gateway_config,
 )
@@ -209,35 +210,6 @@ def relay_stack(folder: Path, erp: Path, *, direct: bool = False, agent_extra: s
             if proc is not None:
                 with contextlib.suppress(Exception):
                     proc.stop(timeout=20)
-
-
-def tenant_serving(address: str, tenant: str = "demo", *, timeout: float = 1.0) -> bool:
-    """Whether the gateway reports ``tenant`` SERVING to a shop of that tenant (a fresh channel each time).
-
-    The shop key goes along: a tenant's health is that tenant's business, so a gateway may refuse to tell it to
-    anyone without that tenant's shop key (or an operator token).
-    """
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    with grpc.insecure_channel(address) as ch:
-        try:
-            r = health_pb2_grpc.HealthStub(ch).Check(
-                health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}"), metadata=AUTH, timeout=timeout
-            )
-        except grpc.RpcError:
-            return False
-    return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def wait_serving(address: str, tenant: str = "demo", timeout: float = 20) -> None:
-    """Waits until the gateway reports ``tenant`` SERVING (an agent is connected), asking as the tenant's shop."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if tenant_serving(address, tenant):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"tenant {tenant} not serving on {address} within {timeout} s")
 
 
 def wait_port(port: int, timeout: float = 20) -> None:
