@@ -81,6 +81,12 @@ class Database(Protocol):
         ...
 
 
+def _merged(params: AbcMapping[str, Any], tenant: AbcMapping[str, Any]) -> AbcMapping[str, Any]:
+    """A request's values plus the tenant's mapping parameters (``:mandant``); the tenant's win, so nothing a
+    request carries can select another Mandant's rows (the config refuses names the agent binds itself anyway)."""
+    return {**params, **tenant} if tenant else params
+
+
 def _bind(sql: str, params: AbcMapping[str, Any]) -> dict[str, Any]:
     """Picks the values a statement uses; a missing one is None (validation binds NULLs)."""
     return {n: params.get(n) for n in parameter_names(sql)}
@@ -206,8 +212,17 @@ def is_disconnect(exc: BaseException) -> bool:
 class SqlAlchemyDatabase:
     """A SQLAlchemy engine running mapped queries in read-only sessions."""
 
-    def __init__(self, url: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        mapping: Mapping,
+        *,
+        pool_size: int = 8,
+        connect_timeout: float = 5.0,
+        params: AbcMapping[str, Any] | None = None,
+    ) -> None:
         self.mapping = mapping
+        self.bound = dict(params or {})  # the tenant's mapping parameters, bound in every query (see _merged)
         self.url = sa.make_url(url)
         self.dialect = self.url.get_backend_name()
         # A server database may have restarted since a pooled connection was last used: ping on checkout. A
@@ -291,7 +306,8 @@ class SqlAlchemyDatabase:
             with self._transaction() as conn:
                 timer = self._arm_timeout(conn, timeout)
                 try:
-                    result = conn.execute(_text(sql, params), _bind(sql, params))
+                    values = _merged(params, self.bound)
+                    result = conn.execute(_text(sql, values), _bind(sql, values))
                     keys = list(result.keys())
                     rows = [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
                 finally:
@@ -311,9 +327,10 @@ class SqlAlchemyDatabase:
         self, sql: str, params: AbcMapping[str, Any], *, limit: int | None = None, timeout: float | None = None
     ) -> list[Row]:
         """Runs ad-hoc SQL (``check``'s samples and privilege queries) read-only; at most ``limit`` rows."""
+        values = _merged(params, self.bound)
         with self._transaction() as conn:
             self._arm_timeout(conn, timeout)
-            result = conn.execute(_text(sql, params), _bind(sql, params))
+            result = conn.execute(_text(sql, values), _bind(sql, values))
             keys = list(result.keys())
             raw = result.fetchmany(limit) if limit is not None else result.fetchall()
             result.close()
@@ -351,12 +368,19 @@ class OdbcDatabase:
     """Plain pyodbc with a DSN or connection string, for ODBC sources SQLAlchemy has no dialect for."""
 
     def __init__(
-        self, connection_string: str, mapping: Mapping, *, pool_size: int = 8, connect_timeout: float = 5.0
+        self,
+        connection_string: str,
+        mapping: Mapping,
+        *,
+        pool_size: int = 8,
+        connect_timeout: float = 5.0,
+        params: AbcMapping[str, Any] | None = None,
     ) -> None:
         import pyodbc
 
         self._pyodbc = pyodbc
         self.mapping = mapping
+        self.bound = dict(params or {})  # the tenant's mapping parameters, bound in every query (see _merged)
         self.connection_string = connection_string
         self.connect_timeout = connect_timeout
         self._pool: list[Any] = []
@@ -476,7 +500,7 @@ class OdbcDatabase:
         sql = self.mapping.sql(name)
         if timeout is not None and timeout <= 0:
             raise DeadlineExceeded("deadline passed before the ERP query started")
-        qsql, values = to_qmark(sql, _bind(sql, params))
+        qsql, values = to_qmark(sql, _bind(sql, _merged(params, self.bound)))
         try:
             cols, rows = self._run(qsql, values, timeout)
         except self._pyodbc.Error as exc:
@@ -494,7 +518,7 @@ class OdbcDatabase:
         self, sql: str, params: AbcMapping[str, Any], *, limit: int | None = None, timeout: float | None = None
     ) -> list[Row]:
         """Runs ad-hoc SQL (``check``'s samples and privilege queries) read-only; at most ``limit`` rows."""
-        qsql, values = to_qmark(sql, _bind(sql, params))
+        qsql, values = to_qmark(sql, _bind(sql, _merged(params, self.bound)))
         cols, rows = self._run(qsql, values, timeout, limit)
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
@@ -607,11 +631,26 @@ def validate_values(db: Database) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
-def open_database(mapping: Mapping, *, url: str | None = None, odbc: str | None = None, pool_size: int = 8) -> Database:
-    """Opens the configured source: a SQLAlchemy ``url`` or a plain ODBC connection string ``odbc``."""
+def open_database(
+    mapping: Mapping,
+    *,
+    url: str | None = None,
+    odbc: str | None = None,
+    pool_size: int = 8,
+    params: AbcMapping[str, Any] | None = None,
+) -> Database:
+    """Opens the configured source: a SQLAlchemy ``url`` or a plain ODBC connection string ``odbc``.
+
+    Args:
+        mapping: The mapped queries.
+        url: A SQLAlchemy URL.
+        odbc: An ODBC connection string.
+        pool_size: Connections kept open.
+        params: The tenant's mapping parameters (``[[tenants]] params``), bound in every query that uses them.
+    """
     if (url is None) == (odbc is None):
         raise ValueError("exactly one of url and odbc must be given")
     if url is not None:
-        return SqlAlchemyDatabase(url, mapping, pool_size=pool_size)
+        return SqlAlchemyDatabase(url, mapping, pool_size=pool_size, params=params)
     assert odbc is not None
-    return OdbcDatabase(odbc, mapping, pool_size=pool_size)
+    return OdbcDatabase(odbc, mapping, pool_size=pool_size, params=params)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -106,19 +107,31 @@ def default_files() -> list[tuple[str, str]]:
     )
 
 
-def load_mapping(override: Path | None = None, *, defaults: bool = True) -> Mapping:
+def load_specs() -> None:
+    """Imports every module that registers query specs, so :data:`SPECS` is complete."""
+    for module in SPEC_MODULES:
+        importlib.import_module(module)
+
+
+def agent_parameters() -> frozenset[str]:
+    """Every parameter the agent binds itself in some query (a tenant's mapping parameters must differ)."""
+    load_specs()
+    return frozenset().union(*(spec.params for spec in SPECS.values()))
+
+
+def load_mapping(override: Path | None = None, *, defaults: bool = True, params: Iterable[str] = ()) -> Mapping:
     """Loads the default mapping and applies ``override`` on top, then checks it statically.
 
     Args:
         override: A merchant's mapping file, or None.
         defaults: Start from the shipped defaults (False: the override must define every query).
+        params: Names of the tenant's mapping parameters (``[[tenants]] params``); every query may use them.
 
     Raises:
         ConfigError: a file is unreadable, a query is unknown, not SELECT-only, uses parameters its spec does not
             allow, or a required query is missing.
     """
-    for module in SPEC_MODULES:
-        importlib.import_module(module)
+    load_specs()
     queries: dict[str, MappedQuery] = {}
     if defaults:
         for source, text in default_files():
@@ -129,25 +142,33 @@ def load_mapping(override: Path | None = None, *, defaults: bool = True) -> Mapp
         except OSError as exc:
             raise ConfigError(f"{override}: cannot read mapping file: {exc.strerror}") from exc
         queries.update(_read(str(override), text))
+    extra = frozenset(params)
     for q in queries.values():
-        check_query(q)
+        check_query(q, extra)
     missing = sorted(set(SPECS) - set(queries))
     if missing:
         raise ConfigError(f"mapping lacks queries {missing}")
     return Mapping(queries=queries)
 
 
-def check_query(q: MappedQuery) -> None:
-    """Checks one query against its spec without a database (SELECT-only, known name, allowed parameters)."""
+def check_query(q: MappedQuery, params: frozenset[str] = frozenset()) -> None:
+    """Checks one query against its spec without a database (SELECT-only, known name, allowed parameters).
+
+    Args:
+        q: The query.
+        params: The tenant's mapping parameters, allowed in every query besides those of its spec.
+    """
     spec = SPECS.get(q.name)
     if spec is None:
         raise ConfigError(f"{q.source}: [{q.name}] is not a query the agent knows; known: {sorted(SPECS)}")
     why = check_select_only(q.sql)
     if why:
         raise ConfigError(f"{q.source}: [{q.name}] {why}")
-    unknown = sorted(set(parameter_names(q.sql)) - spec.params)
+    allowed = spec.params | params
+    unknown = sorted(set(parameter_names(q.sql)) - allowed)
     if unknown:
         raise ConfigError(
             f"{q.source}: [{q.name}] uses parameters {[':' + u for u in unknown]}; allowed: "
-            f"{sorted(':' + p for p in spec.params)}"
+            f"{sorted(':' + p for p in allowed)} (a tenant's own values, such as :mandant, are defined by "
+            "params in its [[tenants]] table)"
         )
