@@ -42,8 +42,14 @@ def open_handlers(
     Raises:
         ConfigError: the mapping is invalid or a query does not fit the database.
     """
-    mapping = load_mapping(config.mapping_file)
-    db = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=config.max_concurrency)
+    mapping = load_mapping(config.mapping_file, params=config.mapping_params)
+    db = open_database(
+        mapping,
+        url=config.db_url,
+        odbc=config.db_odbc,
+        pool_size=config.max_concurrency,
+        params=config.mapping_params,
+    )
     if check_mapping:
         check_against_database(db, allow_writable_user=config.allow_writable_user)
     queries_db = metrics.timed(db) if metrics is not None else db
@@ -100,7 +106,7 @@ class Agent:
         If the database cannot be reached at all, the agent still starts: it connects its tunnels, answers
         UNAVAILABLE ("ERP database unreachable") and validates the mapping as soon as the database is back.
         """
-        mapping = load_mapping(self.config.mapping_file)
+        mapping = load_mapping(self.config.mapping_file, params=self.config.mapping_params)
         probe = open_database(mapping, url=self.config.db_url, odbc=self.config.db_odbc, pool_size=1)
         try:
             probe.ping()

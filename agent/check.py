@@ -91,7 +91,9 @@ _REPORTED_EVENTS = frozenset({"database.writable_user", "database.privileges_unv
 def _check_database_steps(config: AgentConfig, mapping: Mapping, report: Report) -> None:
     where = "database.url" if config.db_url else "database.odbc"
     try:
-        db: Database = open_database(mapping, url=config.db_url, odbc=config.db_odbc, pool_size=1)
+        db: Database = open_database(
+            mapping, url=config.db_url, odbc=config.db_odbc, pool_size=1, params=config.mapping_params
+        )
     except Exception as exc:  # a malformed URL, a missing driver module
         report.fail("database", f"cannot open: {_first_line(exc)}", f"correct {where} in {config.source}")
         report.skip("mapped queries", "needs the database")
@@ -257,7 +259,7 @@ def run_checks(path: Path, *, out: TextIO | None = None) -> int:
         return 1
     report.ok("configuration", str(path))
     try:
-        mapping = load_mapping(config.mapping_file)
+        mapping = load_mapping(config.mapping_file, params=config.mapping_params)
     except ConfigError as exc:
         report.fail("mapping", exc.message, "correct the mapping file")
         report.skip("database", "needs a valid mapping")

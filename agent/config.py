@@ -21,12 +21,15 @@ Example (``deploy/demo/agent.toml`` is a complete one)::
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, parse_log, split_host_port
 
+from .erp.mapping import agent_parameters
 from .orders import OrderSettings
 from .proxy import Proxy, ProxyError, no_proxy_from_env, proxy_from_env
 from .stock import StockSettings
@@ -45,6 +48,9 @@ class TenantSpec:
     allow_writable_user: bool
     orders: OrderSettings
     stock: StockSettings
+    # Values bound to the same-named parameters of every mapped query (``params = { mandant = "2" }``): several
+    # Mandanten in one database, told apart by ``AND mandant = :mandant`` in the mapping.
+    params: Mapping[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class AgentConfig:
     keepalive: float = 10.0  # seconds between keepalive pings on the tunnel (connector.py says why 10)
     keepalive_timeout: float = 10.0  # a ping unanswered for this long ends the tunnel
     tenants: tuple[TenantSpec, ...] = ()  # [[tenants]]; empty in the one-tenant form (agent.tenant, agent.key)
+    mapping_params: Mapping[str, str | int] = field(default_factory=dict)  # the tenant's params (TenantSpec.params)
 
     def tenant_configs(self) -> list[AgentConfig]:
         """One configuration per tenant served, each in the one-tenant form (tenant, key, database, settings)."""
@@ -98,6 +105,7 @@ class AgentConfig:
                 allow_writable_user=t.allow_writable_user,
                 orders=t.orders,
                 stock=t.stock,
+                mapping_params=t.params,
                 tenants=(),
             )
             for t in self.tenants
@@ -126,6 +134,7 @@ class AgentConfig:
                         "key_id": t.key_id,
                         "key": mask(t.key.hex()),
                         "database": _mask_url(t.db_url) if t.db_url else _mask_odbc(t.db_odbc or ""),
+                        "params": dict(t.params),
                     }
                     for t in self.tenants
                 ],
@@ -247,6 +256,7 @@ def parse_agent_config(root: Section) -> AgentConfig:
                     if "orders" in t.data
                     else orders,
                     stock=StockSettings.from_table(t.table("stock").raw(), root.source) if "stock" in t.data else stock,
+                    params=_parse_params(t.table("params")),
                 )
             )
             t.reject_unknown()
@@ -256,7 +266,9 @@ def parse_agent_config(root: Section) -> AgentConfig:
         if len(set(names)) != len(names):
             raise root.error("tenants", f"each tenant once, got {names}")
         first = specs[0]
-        cfg_kwargs.update(tenant=first.name, key_id=first.key_id, key=first.key, tenants=tuple(specs))
+        cfg_kwargs.update(
+            tenant=first.name, key_id=first.key_id, key=first.key, tenants=tuple(specs), mapping_params=first.params
+        )
         url, odbc, mapping, orders, stock = first.db_url, first.db_odbc, first.mapping_file, first.orders, first.stock
         allow_writable_user = first.allow_writable_user
     root.reject_unknown()
@@ -291,6 +303,27 @@ def _parse_database(d: Section) -> tuple[str | None, str | None, Path | None, bo
     allow_writable_user = d.bool("allow_writable_user", False)
     d.reject_unknown()
     return url, odbc, mapping, allow_writable_user
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _parse_params(p: Section) -> dict[str, str | int]:
+    """A tenant's ``params`` table: name → string or integer, bound as ``:name`` in every mapped query using it."""
+    reserved = agent_parameters()
+    out: dict[str, str | int] = {}
+    for name, value in p.raw().items():
+        if not _IDENTIFIER.fullmatch(name):
+            raise p.error(name, "a parameter name is letters, digits and _ (not starting with a digit), as after ':'")
+        if name in reserved:
+            raise p.error(
+                name,
+                f"the agent binds :{name} itself; give the tenant's value another name (taken: {sorted(reserved)})",
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise p.error(name, f"a string or an integer, not {type(value).__name__}")
+        out[name] = value
+    return out
 
 
 def proxy_for_gateway(config: AgentConfig, gateway: str) -> Proxy | None:
