@@ -339,7 +339,7 @@ def run_diagnose(path: Path, *, as_json: bool = False, out: TextIO | None = None
     for tenant in tenants:
         report.tenant = tenant.tenant if len(tenants) > 1 else ""
         try:
-            mapping = load_mapping(tenant.mapping_file)
+            mapping = load_mapping(tenant.mapping_file, params=tenant.mapping_params)
         except ConfigError as exc:
             report.fail("mapping", exc.message, "correct the mapping file")
             report.skip("database", "needs a valid mapping")
