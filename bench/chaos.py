@@ -20,7 +20,7 @@ Every call gets exactly one outcome (``chaos_truth.py`` judges answers against t
 "hung" is decided by a watchdog thread, independent of gRPC deadlines: a call still running ``HANG_GRACE`` (2 s)
 after its deadline — or, without a deadline, after the gateway's default deadline — is hung (and cancelled, so
 the caller goes on). A fault's window runs from its start until the system is healthy again (tenant SERVING and a
-correct probe answer on a fresh channel) plus 1 s for the shops' channels to reconnect.
+correct probe answer on a fresh channel) plus ``--recovery-margin`` (1 s) for the shops' channels to reconnect.
 
 PASS needs all of: 0 OK wrong, 0 hung, 0 other; at least 99 % success (OK correct or NOT_FOUND expected) among
 the calls that overlap no fault window; the agent back within 2 s of each gateway return; recovery from every
@@ -439,7 +439,8 @@ class Chaos:
         """Waits until healthy; books the fault's window and its recovery time."""
         back = await self.wait_until(self.healthy)
         fault["recovered_s"] = round(back - began, 3) if back is not None else None
-        self.windows.append((label, began, (back if back is not None else time.monotonic()) + RECOVERY_MARGIN))
+        ended = back if back is not None else time.monotonic()
+        self.windows.append((label, began, ended + self.args.recovery_margin))
         self.faults.append(fault)
 
     # -- the faults --
@@ -596,9 +597,9 @@ def criteria(chaos: Chaos, rows: list[dict[str, Any]], writer: StockWriter) -> l
             "ok": outside["total"] > 0 and rate >= SUCCESS_TARGET,
         },
         {
-            "criterion": f"agent back <= {AGENT_BACK_TARGET:g} s after each gateway return",
+            "criterion": f"agent back <= {chaos.args.agent_back_target:g} s after each gateway return",
             "seen": backs,
-            "ok": all(b is not None and b <= AGENT_BACK_TARGET for b in backs),
+            "ok": all(b is not None and b <= chaos.args.agent_back_target for b in backs),
         },
         {
             "criterion": f"every fault recovered within {RECOVERY_LIMIT:g} s",
@@ -667,6 +668,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=8.0, help="seconds of plain load before and after a fault")
     parser.add_argument("--write-interval", type=float, default=0.1, help="seconds between stock writes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--agent-back-target", type=float, default=AGENT_BACK_TARGET, help="seconds (the product's target: 2)"
+    )
+    parser.add_argument(
+        "--recovery-margin",
+        type=float,
+        default=RECOVERY_MARGIN,
+        help="seconds after a fault's recovery that still belong to its window (shops' channels reconnecting)",
+    )
     parser.add_argument(
         "--break",
         dest="breakage",

@@ -28,6 +28,9 @@ from conftest import need_service
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 SMOKE = ["--rounds", "1", "--gateway-kills", "1", "--settle", "1", "--down", "0.3", "--freeze", "1", "--db-outage", "1"]
+# Speed is judged by `make chaos` itself, not by the suite: on a busy machine the smoke run may take longer to
+# recover, so its timing criteria are wide; wrong, hung and other outcomes still fail it.
+RELAXED = ["--agent-back-target", "15", "--recovery-margin", "5"]
 STEADY_ONLY = ["--faults", "none", "--settle", "2"]
 
 
@@ -89,7 +92,7 @@ def failed(doc: dict[str, Any]) -> set[str]:
 
 def test_a_healthy_system_passes_every_fault(chaos: ModuleType, tmp_path: Path) -> None:
     """Gateway kill, agent kill, agent SIGSTOP and PostgreSQL stop: no wrong, hung or other outcome; PASS."""
-    code, doc, out = finish_chaos(start_chaos(tmp_path, *SMOKE), tmp_path)
+    code, doc, out = finish_chaos(start_chaos(tmp_path, *SMOKE, *RELAXED), tmp_path)
     assert code == 0 and doc["passed"] is True, out[-4000:]
     assert [f["fault"] for f in doc["faults"]] == [
         "gateway kill -9 #1",
