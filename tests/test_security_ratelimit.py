@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import grpc
 import pytest
 
-from onlineconnect.gateway.config import RateLimit
+from onlineconnect.gateway.config import DEFAULT_SHOP_RATE_LIMIT, RateLimit, load_gateway_config
 from onlineconnect.gateway.ratelimit import TokenBucket
 from onlineconnect.gateway.reload import apply_config
 from onlineconnect.testing import RunningRelay, running_relay
@@ -91,3 +92,31 @@ async def test_in_flight_cap_protects_the_erp() -> None:
         assert await slow is None
         assert relay.gateway.relay.admission.in_flight("demo") == 0
         assert await get_order(relay, "4711") is None
+
+
+def _shop_limit(tmp_path: Path, line: str) -> RateLimit | None:
+    """The rate limit of the one shop in a gateway config whose [[shops]] table has ``line`` added."""
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        f"""
+[server]
+listen = "127.0.0.1:0"
+insecure = true
+[tenants.demo]
+keys = {{ 1 = "00112233445566778899aabbccddeeff" }}
+[[shops]]
+name = "shop"
+tenant = "demo"
+key_sha256 = "{"ab" * 32}"
+{line}
+"""
+    )
+    (shop,) = load_gateway_config(path).shops.values()
+    return shop.rate_limit
+
+
+def test_every_shop_key_has_a_rate_limit_unless_switched_off(tmp_path: Path) -> None:
+    """A shop key without ``rate_limit`` gets the default bucket (200/s, bursts of 400); ``false`` switches it off."""
+    assert _shop_limit(tmp_path, "") == DEFAULT_SHOP_RATE_LIMIT == RateLimit(per_second=200.0, burst=400)
+    assert _shop_limit(tmp_path, "rate_limit = { per_second = 5, burst = 9 }") == RateLimit(per_second=5.0, burst=9)
+    assert _shop_limit(tmp_path, "rate_limit = false") is None
