@@ -34,6 +34,7 @@ _FLOAT = {FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE}
 
 # Per message type: field descriptor -> (JSON name, how to convert the value as ListFields() returns it).
 _PLANS: dict[Descriptor, dict[FieldDescriptor, tuple[str, Convert | None]]] = {}
+_CONVERTERS: dict[Descriptor, Convert] = {}
 _PRINTER = json_format._Printer(preserving_proto_field_name=True)  # type: ignore[attr-defined]
 
 
@@ -54,23 +55,24 @@ def _message_converter(descriptor: Descriptor) -> Convert:
     if full_name.startswith("google.protobuf."):
         printer: Convert = _PRINTER._MessageToJsonObject
         return printer
-    return lambda message: _regular(message, descriptor)
+    convert = _CONVERTERS.get(descriptor)
+    if convert is None:
+        plan = _PLANS.setdefault(descriptor, {})
 
+        def convert(message: Message) -> dict[str, Any]:
+            js: dict[str, Any] = {}
+            for field, value in message.ListFields():
+                step = plan.get(field)
+                if step is None:
+                    if field.is_extension:
+                        return dict(_PRINTER._MessageToJsonObject(message))
+                    step = plan[field] = _field_step(field)
+                name, each = step
+                js[name] = value if each is None else each(value)
+            return js
 
-def _regular(message: Message, descriptor: Descriptor) -> dict[str, Any]:
-    plan = _PLANS.get(descriptor)
-    if plan is None:
-        plan = _PLANS[descriptor] = {}
-    js: dict[str, Any] = {}
-    for field, value in message.ListFields():
-        step = plan.get(field)
-        if step is None:
-            if field.is_extension:
-                return dict(_PRINTER._MessageToJsonObject(message))
-            step = plan[field] = _field_step(field)
-        name, convert = step
-        js[name] = value if convert is None else convert(value)
-    return js
+        convert = _CONVERTERS[descriptor] = convert
+    return convert
 
 
 def _field_step(field: FieldDescriptor) -> tuple[str, Convert | None]:
