@@ -1,14 +1,14 @@
 """``make bench`` (HTTP part): the HTTP/JSON door against the gRPC door, same run, same calls, same client.
 
 Starts gateway (with ``[http]``) + agent as processes on a demo ERP whose sheet invoice is a 20 MB file, then
-drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors with C load generators from
-Debian: the gRPC door with ``h2load`` (package ``nghttp2-client``; HTTP/2, one connection per caller), the JSON
-door over HTTP/1.1 — what PHP's curl speaks — with ``wrk`` (one keep-alive connection per caller) and, for
-comparison, over HTTP/2 with ``h2load``. (``h2load --h1`` cannot be used: it rejects the empty reason phrase of
-hypercorn's HTTP/1.1 status line, which HTTP/1.1 allows and curl, PHP, browsers and wrk accept.)
-Both doors are measured back to back at every point, so they see the same machine load. Latencies come from
-h2load's per-request log; failed calls are counted from the gateway's log. Finally it downloads the 20 MB invoice once
-through the HTTP door and samples the gateway's RSS meanwhile.
+drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors with one C load generator from
+Debian, ``h2load`` (package ``nghttp2-client``), one connection per caller: the gRPC door over HTTP/2, the JSON
+door over HTTP/1.1 keep-alive (``--h1``; what PHP's curl speaks) and, for comparison, over HTTP/2. Both doors are
+measured back to back at every point, so they see the same machine load; at c=1 that is repeated ``--rounds``
+times and the added median is the median of the rounds' differences (the machine is shared). Latencies come from
+h2load's per-request log; failed calls are counted from the gateway's log; the gateway's CPU time per call
+(``/proc/<pid>/stat``, warm-up included) is the figure that load on the machine disturbs least. Finally it
+downloads the 20 MB invoice once through the HTTP door and samples the gateway's RSS meanwhile.
 
 Targets: JSON throughput at least 0.8 times gRPC at c=64; JSON median at most 0.5 ms above gRPC at c=1;
 gateway RSS growth at most 8 MB for the 20 MB download.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -46,6 +47,7 @@ from procs import SHOP_KEY, free_port, start, write_agent_config, write_gateway_
 TARGET_RATIO_C64 = 0.8
 TARGET_ADDED_P50_MS = 0.5
 TARGET_GROWTH_MB = 8.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PDF_BYTES = 20 * MB
 
 CALLS = {
@@ -76,13 +78,26 @@ def post(url: str, body: dict[str, object], timeout: float = 10) -> tuple[int, b
         return exc.code, exc.read()
 
 
-def h2load(url: str, body: Path, headers: list[str], concurrency: int, seconds: float) -> dict[str, Any]:
-    """One closed-loop h2load run over HTTP/2; throughput and latency percentiles from its per-request log."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def h2load(
+    url: str, body: Path, headers: list[str], concurrency: int, seconds: float, *, pid: int, h1: bool = False
+) -> dict[str, Any]:
+    """One closed-loop h2load run (HTTP/2, or HTTP/1.1 keep-alive with ``h1``); throughput and latency percentiles
+    from its per-request log, and the gateway's CPU time per call over the whole run (warm-up included)."""
     log = body.with_suffix(f".{concurrency}.log")
     args = ["h2load", "-c", str(concurrency), "-m", "1", "-D", f"{int(seconds * 1000)}ms", "--warm-up-time", "500ms"]
     args += ["-d", str(body), "--log-file", str(log), *(x for h in headers for x in ("-H", h))]
+    args += ["--h1"] if h1 else []
+    cpu = cpu_seconds(pid)
     subprocess.run([*args, url], check=True, capture_output=True, timeout=seconds + 60)
+    cpu = cpu_seconds(pid) - cpu
     rows = [[int(x) for x in line.split("\t")] for line in log.read_text().splitlines() if line.strip()]
+    calls = len(rows)
     # The log also has the warm-up's requests: keep those that ended within the measured window.
     window_end = max((start + took for start, _, took in rows), default=0)
     rows = [r for r in rows if r[0] + r[2] >= window_end - seconds * 1_000_000]
@@ -94,11 +109,13 @@ def h2load(url: str, body: Path, headers: list[str], concurrency: int, seconds: 
         "p50_ms": statistics.median(ok) if ok else float("nan"),
         "p90_ms": ok[int(0.9 * (len(ok) - 1))] if ok else float("nan"),
         "p99_ms": ok[int(0.99 * (len(ok) - 1))] if ok else float("nan"),
+        "gateway_cpu_ms_per_call": round(1000 * cpu / calls, 3) if calls else float("nan"),
     }
 
 
-def wrk(url: str, body: Path, concurrency: int, seconds: float) -> dict[str, Any]:
-    """One closed-loop wrk run over HTTP/1.1 (keep-alive); throughput and latency percentiles from its report."""
+def wrk(url: str, body: Path, concurrency: int, seconds: float, *, pid: int) -> dict[str, Any]:
+    """One closed-loop wrk run over HTTP/1.1 (keep-alive), for servers whose status line h2load --h1 refuses (an
+    empty reason phrase, as hypercorn writes it); throughput and latency percentiles from its report."""
     script = body.with_suffix(".lua")
     script.write_text(
         f"wrk.method = 'POST'\nwrk.body = {json.dumps(body.read_text())}\n"
@@ -107,7 +124,9 @@ def wrk(url: str, body: Path, concurrency: int, seconds: float) -> dict[str, Any
     threads = str(min(concurrency, 2))
     duration = f"{max(1, round(seconds))}s"
     args = ["wrk", "-t", threads, "-c", str(concurrency), "-d", duration, "--latency", "-s", str(script)]
+    cpu = cpu_seconds(pid)
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu = cpu_seconds(pid) - cpu
 
     def ms(text: str) -> float:
         number = float(text.rstrip("usm"))
@@ -116,14 +135,55 @@ def wrk(url: str, body: Path, concurrency: int, seconds: float) -> dict[str, Any
     percent = {m[0]: ms(m[1]) for m in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M)}
     rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    calls = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "requests": calls,
         "errors": int(bad.group(1)) if bad else 0,
         "rps": rps,
         "p50_ms": percent.get("50", float("nan")),
         "p90_ms": percent.get("90", float("nan")),
         "p99_ms": percent.get("99", float("nan")),
+        "gateway_cpu_ms_per_call": round(1000 * cpu / calls, 3) if calls else float("nan"),
     }
+
+
+def combine(rpc: str, concurrency: int, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One point from its rounds: each door's figures are the median over the rounds, the added median is the
+    median of each round's difference (the doors of one round ran back to back, under the same load)."""
+    point: dict[str, Any] = {"rpc": rpc, "concurrency": concurrency}
+    for door in ("grpc", "json", "json_http2"):
+        runs = [r[door] for r in rounds]
+        merged = {
+            key: round(statistics.median(run[key] for run in runs), 3)
+            for key in ("requests", "errors", "rps", "p50_ms", "p90_ms", "p99_ms", "gateway_cpu_ms_per_call")
+        }
+        merged["failed"] = [code for run in runs for code in run["failed"]]
+        point[door] = merged
+    added = [round(r["json"]["p50_ms"] - r["grpc"]["p50_ms"], 3) for r in rounds]
+    point["json_over_grpc"] = round(point["json"]["rps"] / point["grpc"]["rps"], 2) if point["grpc"]["rps"] else 0.0
+    point["added_p50_ms"] = round(statistics.median(added), 3)
+    point["added_p50_ms_rounds"] = added
+    point["added_cpu_ms_per_call"] = round(
+        point["json"]["gateway_cpu_ms_per_call"] - point["grpc"]["gateway_cpu_ms_per_call"], 3
+    )
+    point["load_average"] = round(statistics.median(r["load_average"] for r in rounds), 2)
+    return point
+
+
+def summary(point: dict[str, Any]) -> str:
+    """One line per point for the console."""
+    g, j, j2 = point["grpc"], point["json"], point["json_http2"]
+
+    def door(name: str, d: dict[str, Any]) -> str:
+        cpu = d["gateway_cpu_ms_per_call"]
+        return f"{name} {d['rps']:5.0f}/s p50 {d['p50_ms']:6.2f} p99 {d['p99_ms']:6.2f} cpu {cpu:.2f}"
+
+    return (
+        f"{point['rpc']:13} c={point['concurrency']:<2} {door('grpc', g)} | {door('json/h1', j)} | "
+        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms {point['added_p50_ms_rounds']} "
+        f"cpu {point['added_cpu_ms_per_call']:+.2f} | {door('json/h2', j2)} | load {point['load_average']} | "
+        f"failed {len(g['failed'])}/{len(j['failed'])}"
+    )
 
 
 def failures(log: Path) -> list[str]:
@@ -174,10 +234,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="measuring time per point (after 0.5 s warm-up)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument(
+        "--h1-client", choices=("h2load", "wrk"), default="h2load", help="client of the JSON door's HTTP/1.1"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds at concurrency 1 (both doors each round)")
     args = parser.parse_args()
-    missing = [tool for tool in ("h2load", "wrk") if shutil.which(tool) is None]
-    if missing:
-        print(f"{' and '.join(missing)} missing: apt-get install nghttp2-client wrk", file=sys.stderr)
+    if shutil.which("h2load") is None:
+        print("h2load missing: apt-get install nghttp2-client", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -205,6 +268,7 @@ def main() -> int:
                     raise TimeoutError("the gateway's HTTP door did not answer from the agent within 30 s")
                 time.sleep(0.2)
             points = []
+            pid = gateway.popen.pid
             for rpc, (path, proto, as_json) in CALLS.items():
                 grpc_body = folder / f"{rpc}.grpc"
                 data = proto.SerializeToString()
@@ -212,40 +276,31 @@ def main() -> int:
                 json_body = folder / f"{rpc}.json"
                 json_body.write_text(json.dumps(as_json))
                 auth = f"authorization: Bearer {SHOP_KEY}"
+                grpc_headers = ["content-type: application/grpc", "te: trailers", auth]
+                json_headers = ["content-type: application/json", auth]
                 for c in args.concurrency:
-                    failed = len(failures(gateway.log))
-                    g = h2load(
-                        f"http://127.0.0.1:{grpc_port}/{path}",
-                        grpc_body,
-                        ["content-type: application/grpc", "te: trailers", auth],
-                        c,
-                        args.seconds,
-                    )
-                    g["failed"] = failures(gateway.log)[failed:]
-                    failed = len(failures(gateway.log))
-                    j = wrk(f"{http}/{path}", json_body, c, args.seconds)
-                    j["failed"] = failures(gateway.log)[failed:]
-                    failed = len(failures(gateway.log))
-                    j2 = h2load(f"{http}/{path}", json_body, ["content-type: application/json", auth], c, args.seconds)
-                    j2["failed"] = failures(gateway.log)[failed:]
-                    point = {
-                        "rpc": rpc,
-                        "concurrency": c,
-                        "grpc": g,
-                        "json": j,
-                        "json_http2": j2,
-                        "json_over_grpc": round(j["rps"] / g["rps"], 2) if g["rps"] else float("nan"),
-                        "added_p50_ms": round(j["p50_ms"] - g["p50_ms"], 3),
-                    }
+                    rounds = []
+                    for _ in range(args.rounds if c == 1 else 1):
+                        # Both doors back to back, the same client: they see the same machine load.
+                        failed = len(failures(gateway.log))
+                        g = h2load(
+                            f"http://127.0.0.1:{grpc_port}/{path}", grpc_body, grpc_headers, c, args.seconds, pid=pid
+                        )
+                        g["failed"] = failures(gateway.log)[failed:]
+                        failed = len(failures(gateway.log))
+                        if args.h1_client == "wrk":
+                            j = wrk(f"{http}/{path}", json_body, c, args.seconds, pid=pid)
+                        else:
+                            j = h2load(f"{http}/{path}", json_body, json_headers, c, args.seconds, pid=pid, h1=True)
+                        j["failed"] = failures(gateway.log)[failed:]
+                        failed = len(failures(gateway.log))
+                        j2 = h2load(f"{http}/{path}", json_body, json_headers, c, args.seconds, pid=pid)
+                        j2["failed"] = failures(gateway.log)[failed:]
+                        rounds.append({"grpc": g, "json": j, "json_http2": j2, "load_average": os.getloadavg()[0]})
+                    point = combine(rpc, c, rounds)
                     points.append(point)
-                    print(
-                        f"{rpc:14} c={c:<3} grpc {g['rps']:7.0f} req/s p50 {g['p50_ms']:6.2f} p99 {g['p99_ms']:6.2f} | "
-                        f"json {j['rps']:7.0f} req/s p50 {j['p50_ms']:6.2f} p99 {j['p99_ms']:6.2f} | "
-                        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms | "
-                        f"json/h2 {j2['rps']:6.0f} req/s p50 {j2['p50_ms']:6.2f} | "
-                        f"failed {len(g['failed'])}/{len(j['failed'])} {sorted(set(g['failed'] + j['failed']))}",
-                        flush=True,
-                    )
+                    g, j, j2 = point["grpc"], point["json"], point["json_http2"]
+                    print(summary(point), flush=True)
             download = rss_during_download(
                 f"{http}/v1/customers/{ORDER[0]}/orders/{ORDER[1]}/invoices/{document_id(http)}.pdf",
                 gateway.popen.pid,
@@ -267,7 +322,8 @@ def main() -> int:
         "benchmark": "http",
         "machine": machine(),
         "seconds_per_point": args.seconds,
-        "client": "grpc: h2load (HTTP/2); json: wrk (HTTP/1.1); json_http2: h2load; a connection per caller",
+        "client": f"a connection per caller: grpc h2load (HTTP/2); json {args.h1_client} (HTTP/1.1); json_http2 h2load",
+        "rounds_at_c1": args.rounds,
         "points": points,
         "download_20mb": download,
         "targets_met": targets,
