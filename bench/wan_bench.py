@@ -175,6 +175,35 @@ def judge(profile: Profile, got: dict[str, Any], loop: dict[str, Any], direct: d
     }
 
 
+def chart(doc: dict[str, Any], path: Path) -> None:
+    """Per profile and target: the measured figure beside its bound (PDF: MB/s beside 85 % of the uplink)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in doc["profiles"] if n != "loopback"]
+    panels = (
+        ("GetOrder p50, one after another (ms)", "round_trip", "relay_p50_ms", "bound_ms"),
+        ("64 GetOrder at once (ms)", "no_serialisation", "relay_burst_ms", "bound_ms"),
+        ("20 MB PDF (MB/s)", "pdf_target", "mb_per_s", "uplink_mb_per_s"),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    for ax, (title, target, measured, bound) in zip(axes, panels, strict=True):
+        got = [doc["profiles"][n][target][measured] for n in names]
+        limit = [doc["profiles"][n][target][bound] * (PDF_SHARE if target == "pdf_target" else 1) for n in names]
+        x = range(len(names))
+        ax.bar([i - 0.2 for i in x], got, width=0.4, label="measured")
+        ax.bar([i + 0.2 for i in x], limit, width=0.4, label="85 % of uplink" if target == "pdf_target" else "bound")
+        ax.set_xticks(list(x), names)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle("relay over an emulated line (bench/wan.py)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", default="DSL,fibre")
@@ -274,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     doc["targets_not_met"] = failed
     path = write_results("wan", doc, args.out)
-    print(f"\nwritten: {path} and wan-latest.json")
+    chart(doc, args.out / "wan-latest.png")
+    print(f"\nwritten: {path} and wan-latest.json/.png")
     return 0
 
 
