@@ -55,6 +55,10 @@ CHANNEL_OPTIONS: list[tuple[str, str | int]] = [
     ("grpc.max_reconnect_backoff_ms", 2_000),
     ("grpc.max_receive_message_length", 1024 * 1024),
     ("grpc.enable_retries", 0),
+    # Every session dials its own TCP connection: gRPC would otherwise share one connection among the channels of a
+    # process, so the tunnels of several Mandanten would share one connection's fate (and its stream limit), and a
+    # session renewed before the gateway's maximum connection age would land on the same ageing connection.
+    ("grpc.use_local_subchannel_pool", 1),
 ]
 
 
