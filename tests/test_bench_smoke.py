@@ -9,6 +9,7 @@ tests/test_chaos_verdict.py, healthy and against broken systems.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -191,3 +192,26 @@ def test_scale_bench_reconnects_every_tunnel_after_a_gateway_kill(tmp_path: Path
     if probe["failures"] < probe["probes"]:
         assert probe["worst_ms_including_failures"] >= probe["max_answered_ms"]
     assert restart["target_met"] == (restart["gateway_healthy"] and restart["tunnels_back"] == 20)
+
+
+def test_http_bench_compares_the_json_door_with_the_grpc_door(tmp_path: Path) -> None:
+    """http_bench measures both doors on the same calls, counts failed calls from the metrics and the download's
+    memory; a target whose points were not measured is reported as such, never as met."""
+    need_service(shutil.which("h2load") is not None, "h2load missing (apt-get install nghttp2-client)")
+    doc = run_script("http_bench", tmp_path, "--seconds", "0.3", "--concurrency", "1", "--rounds", "1", timeout=240)
+    points = doc["points"]
+    assert isinstance(points, list) and {p["rpc"] for p in points} == {"GetOrder", "GetStoreStock"}
+    for p in points:
+        assert p["grpc"]["requests"] > 0 and p["json"]["requests"] > 0
+    targets = doc["targets_met"]
+    assert isinstance(targets, dict) and targets["json_throughput_c64_at_least_0.8x_grpc"] is None
+    assert doc["download_20mb"]["bytes"] == 20 * 1024 * 1024  # type: ignore[index]
+
+
+def test_bounds_bench_holds_unread_answers_to_the_budget(tmp_path: Path) -> None:
+    """bounds_bench runs a small burst to zero-window shops with the budget on and opened wide; the budget refuses
+    what does not fit and another tenant is served."""
+    doc = run_script("bounds_bench", tmp_path, "--calls", "200", "--answer-kb", "100", timeout=240)
+    bounded, wide = doc["runs"]  # type: ignore[misc]
+    assert bounded["refused_resource_exhausted"] > 0 and wide["refused_resource_exhausted"] == 0
+    assert bounded["other_tenant_served"] and wide["other_tenant_served"]
