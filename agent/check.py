@@ -67,6 +67,26 @@ class Report:
         print(f"skip  {check:<22} {why}", file=self.out)
 
 
+class _TenantReport(Report):
+    """Passes lines to ``report`` with the tenant's name after each check's name (an agent with several tenants)."""
+
+    def __init__(self, report: Report, tenant: str) -> None:
+        super().__init__(report.out, report.failed)
+        self.tenant = tenant
+
+    def ok(self, check: str, detail: str) -> None:
+        super().ok(f"{check} [{self.tenant}]", detail)
+
+    def fail(self, check: str, problem: str, fix: str) -> None:
+        super().fail(f"{check} [{self.tenant}]", problem, fix)
+
+    def note(self, check: str, detail: str) -> None:
+        super().note(f"{check} [{self.tenant}]", detail)
+
+    def skip(self, check: str, why: str) -> None:
+        super().skip(f"{check} [{self.tenant}]", why)
+
+
 def _first_line(exc: BaseException) -> str:
     cause = exc.__cause__ or exc
     text = str(getattr(cause, "orig", cause)).strip().splitlines()
@@ -258,15 +278,18 @@ def run_checks(path: Path, *, out: TextIO | None = None) -> int:
         report.fail("configuration", exc.message, "correct the named key; docs/erp-databases.md shows an example")
         return 1
     report.ok("configuration", str(path))
-    try:
-        mapping = load_mapping(config.mapping_file, params=config.mapping_params)
-    except ConfigError as exc:
-        report.fail("mapping", exc.message, "correct the mapping file")
-        report.skip("database", "needs a valid mapping")
-    else:
-        report.ok("mapping", str(config.mapping_file or "defaults"))
-        _check_database(config, mapping, report)
-    _check_gateways(config, report)
+    tenants = config.tenant_configs()
+    for tenant in tenants:  # several Mandanten: every step for each, its lines marked with the tenant
+        part = _TenantReport(report, tenant.tenant) if len(tenants) > 1 else report
+        try:
+            mapping = load_mapping(tenant.mapping_file, params=tenant.mapping_params)
+        except ConfigError as exc:
+            part.fail("mapping", exc.message, "correct the mapping file")
+            part.skip("database", "needs a valid mapping")
+        else:
+            part.ok("mapping", str(tenant.mapping_file or "defaults"))
+            _check_database(tenant, mapping, part)
+        _check_gateways(tenant, part)
     summary = "all checks passed" if not report.failed else f"{len(report.failed)} check(s) did not pass"
     print(summary, file=report.out)
     return 0 if not report.failed else 1

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
 import grpc
 import pytest
+import sqlalchemy as sa
+from erp_users import read_only_user
+from test_erp_backends import PG_SERVER, port_open
+from test_erp_outage import proxy_to
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.agent.erp.demo.export import export_demo, scratch_database
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
-from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start, wait_serving
+from conftest import need_service
+from procs import AGENT_TOKEN, BIN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start, wait_serving
 
 KEY_B = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 SHOP_B = "proc-shop-key-b"
@@ -34,7 +42,9 @@ def erps(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-def start_stack(tmp_path: Path, erps: tuple[Path, Path], key_b: str = KEY_B) -> tuple[str, Proc, Proc]:
+def start_stack(
+    tmp_path: Path, erps: tuple[Path, Path], key_b: str = KEY_B, *, b_url: str | None = None
+) -> tuple[str, Proc, Proc]:
     port = free_port()
     gw_conf = tmp_path / "gateway.toml"
     gw_conf.write_text(
@@ -86,7 +96,7 @@ key = "{TENANT_KEY}"
 [[tenants]]
 name = "mandant2"
 key = "{key_b}"
-database = {{ url = "sqlite:///{b / "erp.db"}" }}
+database = {{ url = "{b_url or f"sqlite:///{b / 'erp.db'}"}" }}
 orders = {{ archive_root = "{b / "archive"}" }}
 """
     )
@@ -145,4 +155,59 @@ def test_one_mandant_with_a_wrong_key_leaves_the_other_serving(tmp_path: Path, e
         assert "091782005" in list_orders(address, SHOP_KEY, "4711")
     finally:
         assert agent.stop() == 0
+        gw.stop()
+
+
+async def test_one_mandants_database_outage_leaves_the_other_serving(tmp_path: Path, erps: tuple[Path, Path]) -> None:
+    """Mandant B's database (PostgreSQL) goes down: B's shop gets UNAVAILABLE, never INTERNAL, while A's shop keeps
+    getting its orders from its own database; when B's database is back, B answers again."""
+    need_service(port_open(5432), "PostgreSQL on 127.0.0.1:5432")
+    with scratch_database(PG_SERVER) as url:
+        export_demo(url, erps[1] / "pg-archive")
+        async with proxy_to(5432) as proxy:
+            proxied = sa.make_url(read_only_user(url)).set(port=proxy.port).render_as_string(hide_password=False)
+            address, gw, agent = start_stack(tmp_path, erps, b_url=proxied)
+            try:
+                await asyncio.to_thread(wait_serving, address, "demo")
+                await asyncio.to_thread(wait_serving, address, "mandant2", key=SHOP_B)
+                assert "091782005" in await asyncio.to_thread(list_orders, address, SHOP_B, "4711")
+                await proxy.close()  # B's database server is unreachable: pooled connections die, new ones fail
+                codes = set()
+                for _ in range(4):
+                    try:
+                        await asyncio.to_thread(list_orders, address, SHOP_B, "4711")
+                        codes.add("OK")
+                    except grpc.RpcError as exc:
+                        codes.add(exc.code().name)  # type: ignore[attr-defined]
+                    assert "091782005" in await asyncio.to_thread(list_orders, address, SHOP_KEY, "4711")
+                assert codes == {"UNAVAILABLE"}, codes
+                await proxy.open()
+                assert "091782005" in await asyncio.to_thread(list_orders, address, SHOP_B, "4711")
+            finally:
+                assert agent.stop() == 0
+                gw.stop()
+
+
+def test_check_reports_every_mandant(tmp_path: Path, erps: tuple[Path, Path]) -> None:
+    """`onlineconnect-agent check` runs every step for each Mandant, marked with its name, and fails for the one
+    whose database is missing."""
+    address, gw, agent = start_stack(tmp_path, erps)
+    try:
+        wait_serving(address, "demo")
+        b_db = erps[1] / "erp.db"
+        b_db.rename(b_db.with_suffix(".gone"))
+        run = subprocess.run(
+            [str(BIN / "onlineconnect-agent"), "check", "--config", str(tmp_path / "agent.toml")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = run.stdout.splitlines()
+        assert run.returncode == 1, run.stdout
+        assert any(line.startswith("ok") and "database [demo]" in line for line in lines), run.stdout
+        assert any(line.startswith("ok") and "tenant key [demo]" in line for line in lines), run.stdout
+        assert any(line.startswith("FAIL") and "[mandant2]" in line for line in lines), run.stdout
+        assert not any(line.startswith("FAIL") and "[demo]" in line for line in lines), run.stdout
+    finally:
+        agent.stop()
         gw.stop()
