@@ -243,7 +243,7 @@ class TunnelSession:
         link = self.link
         started = time.perf_counter()
         code = "OK"
-        log_ = log.bind(request_id=ctx.request_id, rpc=call.method, call=call_id)
+        log_ = log.bind(tenant=self.tenant, request_id=ctx.request_id, rpc=call.method, call=call_id)
         try:
             left = ctx.remaining()
             async with asyncio.timeout(left if left is not None else None):

@@ -51,6 +51,7 @@ def test_request_id_follows_a_call_into_both_logs(stack: Stack) -> None:
         wait_for(lambda: agent_lines(stack.agent_log, "shop-7f3a-0001"))
         line = agent_lines(stack.agent_log, "shop-7f3a-0001")[0]
         assert line["rpc"] == "GetOrder" and line["code"] == "OK" and line["role"] == "agent"
+        assert line["tenant"] == "demo"  # an agent may serve several Mandanten: each line names its tenant
         assert line["level"] == "debug" and "timestamp" in line  # an access-log line: debug
 
         with pytest.raises(grpc.RpcError) as e:
