@@ -4,20 +4,21 @@
 enum, 64-bit integer, bytes …) by walking descriptor attributes in Python; for a GetStoreStock answer that is
 most of the 0.6 ms it takes. :func:`to_json` makes that decision once per field descriptor and keeps it in a
 plan, so that writing an answer is one C ``ListFields()`` call per message and one conversion per set field,
-with the same output byte for byte (``preserving_proto_field_name=True``, fields without presence left out when
-they hold their default, ``json.dumps`` with its default separators) — ``tests/test_http_json.py`` checks that
-on every demo answer. Well-known types other than ``Timestamp``, ``Duration`` and ``FieldMask`` (their
+with the same JSON value (``preserving_proto_field_name=True``, fields without presence left out when they hold
+their default) — ``tests/test_http_json.py`` checks that on every demo answer. The value is written by orjson's C
+encoder, compact and in UTF-8: for the 8 KB stock answer that takes about a tenth of ``json.dumps``' time.
+Well-known types other than ``Timestamp``, ``Duration`` and ``FieldMask`` (their
 ``ToJsonString``) are handed to ``json_format`` itself, as are extensions.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.internal import type_checkers
@@ -39,8 +40,8 @@ _PRINTER = json_format._Printer(preserving_proto_field_name=True)  # type: ignor
 
 
 def to_json(message: Message) -> bytes:
-    """``message`` as proto3 JSON with the protos' field names, as ``json_format.MessageToJson`` writes it."""
-    return json.dumps(to_object(message), ensure_ascii=False).encode()
+    """``message`` as proto3 JSON with the protos' field names: the value ``json_format.MessageToJson`` writes."""
+    return orjson.dumps(to_object(message))
 
 
 def to_object(message: Message) -> Any:
