@@ -74,8 +74,14 @@ class GrpcDoor:
         trailers: tuple[tuple[str, str], ...] = ()
         try:
             if call.streaming:
-                async for chunk in self.relay.stream(sc):
-                    await self._write(sc, context, chunk)
+                parts = self.relay.stream(sc)
+                try:
+                    async for chunk in parts:
+                        await self._write(sc, context, chunk)
+                finally:
+                    # Closed here, not whenever the generator is collected: the call's slot and its cancel to the
+                    # agent go before the outcome is reported.
+                    await parts.aclose()  # type: ignore[attr-defined]
             else:
                 await self._write(sc, context, await self.relay.unary(sc))
         except _ShopGone:
