@@ -157,3 +157,14 @@ def test_every_field_kind_of_every_answer_type_matches_json_format(message_type:
     message = filled(message_type())
     assert message.ListFields()
     assert json.loads(to_json(message)) == reference(message)
+
+
+def test_negative_zero_unknown_enum_numbers_and_unset_presence_fields_match_json_format() -> None:
+    """The edges where "set" and "default" part: -0.0 is written, an unknown enum number as a number, an unset
+    message field not at all, a set but empty one as {}."""
+    stock = stock_pb2.StoreStock(distance_km=-0.0, availability=77)  # type: ignore[arg-type]
+    assert json.loads(to_json(stock)) == reference(stock) == {"distance_km": -0.0, "availability": 77}
+    stock.store.SetInParent()
+    assert json.loads(to_json(stock)) == reference(stock)
+    assert json.loads(to_json(stock))["store"] == {}
+    assert json.loads(to_json(stock_pb2.StoreStock())) == reference(stock_pb2.StoreStock()) == {}
