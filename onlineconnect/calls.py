@@ -75,6 +75,14 @@ CALLS: tuple[Call, ...] = (
         orders_pb2.GetReorderItemsResponse,
     ),
     Call(
+        ORDER_SERVICE,
+        "LookupGuestOrder",
+        "lookup_guest_order",
+        "lookup_guest_order",
+        orders_pb2.LookupGuestOrderRequest,
+        orders_pb2.LookupGuestOrderResponse,
+    ),
+    Call(
         STOCK_SERVICE,
         "GetStoreStock",
         "get_store_stock",

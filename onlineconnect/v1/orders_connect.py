@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orders_pb2 import GetInvoicePdfRequest, GetInvoicePdfResponse, GetOrderRequest, GetOrderResponse, GetReorderItemsRequest, GetReorderItemsResponse, ListOrdersRequest, ListOrdersResponse
+from .orders_pb2 import GetInvoicePdfRequest, GetInvoicePdfResponse, GetOrderRequest, GetOrderResponse, GetReorderItemsRequest, GetReorderItemsResponse, ListOrdersRequest, ListOrdersResponse, LookupGuestOrderRequest, LookupGuestOrderResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -63,6 +63,17 @@ class OrderService(Protocol):
     async def get_reorder_items(self, request: GetReorderItemsRequest, ctx: RequestContext[GetReorderItemsRequest, GetReorderItemsResponse], /) -> GetReorderItemsResponse:
         """
         Returns the lines of an order that can go back into the shop's cart, with current article data.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def lookup_guest_order(self, request: LookupGuestOrderRequest, ctx: RequestContext[LookupGuestOrderRequest, LookupGuestOrderResponse], /) -> LookupGuestOrderResponse:
+        """
+        Order status for a customer without a shop account ("Bestellung verfolgen"): the order number from the
+        confirmation letter or invoice plus the postcode of its invoice or delivery address answer a reduced view of
+        that one order (status, dates, lines and their delivery state, parcels with tracking links). A wrong pair
+        answers NOT_FOUND exactly like an unknown order number; repeated failures lock the order number for a while.
+        The shop passes the customer's IP address in the `x-customer-ip` metadata (HTTP header) for per-IP limits.
+        Not idempotent for GET: every attempt counts against the guessing limits, so it is POST only over Connect.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -123,6 +134,17 @@ class OrderServiceASGIApplication(ConnectASGIApplication[OrderService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_reorder_items,
+                ),
+                "/onlineconnect.v1.OrderService/LookupGuestOrder": Endpoint.unary(
+                    method=MethodInfo(
+                        name="LookupGuestOrder",
+                        service_name="onlineconnect.v1.OrderService",
+                        input=LookupGuestOrderRequest,
+                        output=LookupGuestOrderResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.lookup_guest_order,
                 ),
             },
             interceptors=interceptors,
@@ -263,4 +285,32 @@ class OrderServiceClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
             use_get=use_get,
+        )
+    async def lookup_guest_order(
+        self,
+        request: LookupGuestOrderRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> LookupGuestOrderResponse:
+        """
+        Order status for a customer without a shop account ("Bestellung verfolgen"): the order number from the
+        confirmation letter or invoice plus the postcode of its invoice or delivery address answer a reduced view of
+        that one order (status, dates, lines and their delivery state, parcels with tracking links). A wrong pair
+        answers NOT_FOUND exactly like an unknown order number; repeated failures lock the order number for a while.
+        The shop passes the customer's IP address in the `x-customer-ip` metadata (HTTP header) for per-IP limits.
+        Not idempotent for GET: every attempt counts against the guessing limits, so it is POST only over Connect.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="LookupGuestOrder",
+                service_name="onlineconnect.v1.OrderService",
+                input=LookupGuestOrderRequest,
+                output=LookupGuestOrderResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
         )

@@ -456,3 +456,23 @@ class ReorderItem(_message.Message):
     successor_article_number: str
     successor_description: str
     def __init__(self, line_number: _Optional[int] = ..., article_number: _Optional[str] = ..., sku: _Optional[str] = ..., description: _Optional[str] = ..., variant: _Optional[_Union[Variant, _Mapping]] = ..., quantity: _Optional[int] = ..., current_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reason: _Optional[_Union[ReorderReason, str]] = ..., successor_article_number: _Optional[str] = ..., successor_description: _Optional[str] = ...) -> None: ...
+
+class LookupGuestOrderRequest(_message.Message):
+    __slots__ = ("order_number", "postcode", "last_name", "email", "language")
+    ORDER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_FIELD_NUMBER: _ClassVar[int]
+    LAST_NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    order_number: str
+    postcode: str
+    last_name: str
+    email: str
+    language: _common_pb2.Language
+    def __init__(self, order_number: _Optional[str] = ..., postcode: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., language: _Optional[_Union[_common_pb2.Language, str]] = ...) -> None: ...
+
+class LookupGuestOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...

@@ -56,6 +56,11 @@ class OrderServiceStub:
                 request_serializer=onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsRequest.SerializeToString,
                 response_deserializer=onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsResponse.FromString,
                 _registered_method=True)
+        self.LookupGuestOrder = channel.unary_unary(
+                '/onlineconnect.v1.OrderService/LookupGuestOrder',
+                request_serializer=onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderRequest.SerializeToString,
+                response_deserializer=onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -91,6 +96,18 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupGuestOrder(self, request, context):
+        """Order status for a customer without a shop account ("Bestellung verfolgen"): the order number from the
+        confirmation letter or invoice plus the postcode of its invoice or delivery address answer a reduced view of
+        that one order (status, dates, lines and their delivery state, parcels with tracking links). A wrong pair
+        answers NOT_FOUND exactly like an unknown order number; repeated failures lock the order number for a while.
+        The shop passes the customer's IP address in the `x-customer-ip` metadata (HTTP header) for per-IP limits.
+        Not idempotent for GET: every attempt counts against the guessing limits, so it is POST only over Connect.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +130,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.GetReorderItems,
                     request_deserializer=onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsRequest.FromString,
                     response_serializer=onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsResponse.SerializeToString,
+            ),
+            'LookupGuestOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupGuestOrder,
+                    request_deserializer=onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderRequest.FromString,
+                    response_serializer=onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +247,33 @@ class OrderService:
             '/onlineconnect.v1.OrderService/GetReorderItems',
             onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsRequest.SerializeToString,
             onlineconnect_dot_v1_dot_orders__pb2.GetReorderItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupGuestOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onlineconnect.v1.OrderService/LookupGuestOrder',
+            onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderRequest.SerializeToString,
+            onlineconnect_dot_v1_dot_orders__pb2.LookupGuestOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

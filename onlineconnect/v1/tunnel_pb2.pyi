@@ -95,7 +95,7 @@ class TunnelMessage(_message.Message):
     def __init__(self, call_id: _Optional[int] = ..., request: _Optional[_Union[AgentRequest, _Mapping]] = ..., response: _Optional[_Union[AgentResponse, _Mapping]] = ..., cancel: _Optional[_Union[CancelCall, _Mapping]] = ..., ready: _Optional[_Union[TunnelReady, _Mapping]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., window_update: _Optional[_Union[WindowUpdate, _Mapping]] = ...) -> None: ...
 
 class AgentRequest(_message.Message):
-    __slots__ = ("request_id", "deadline_ms", "shop", "initial_window", "list_orders", "get_order", "get_invoice_pdf", "get_reorder_items", "get_store_stock", "batch_get_store_stock")
+    __slots__ = ("request_id", "deadline_ms", "shop", "initial_window", "list_orders", "get_order", "get_invoice_pdf", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     SHOP_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class AgentRequest(_message.Message):
     GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
     GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
     BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     deadline_ms: int
     shop: str
@@ -116,10 +117,11 @@ class AgentRequest(_message.Message):
     get_reorder_items: _orders_pb2.GetReorderItemsRequest
     get_store_stock: _stock_pb2.GetStoreStockRequest
     batch_get_store_stock: _stock_pb2.BatchGetStoreStockRequest
-    def __init__(self, request_id: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., shop: _Optional[str] = ..., initial_window: _Optional[int] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersRequest, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderRequest, _Mapping]] = ..., get_invoice_pdf: _Optional[_Union[_orders_pb2.GetInvoicePdfRequest, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsRequest, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockRequest, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockRequest, _Mapping]] = ...) -> None: ...
+    lookup_guest_order: _orders_pb2.LookupGuestOrderRequest
+    def __init__(self, request_id: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., shop: _Optional[str] = ..., initial_window: _Optional[int] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersRequest, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderRequest, _Mapping]] = ..., get_invoice_pdf: _Optional[_Union[_orders_pb2.GetInvoicePdfRequest, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsRequest, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockRequest, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockRequest, _Mapping]] = ..., lookup_guest_order: _Optional[_Union[_orders_pb2.LookupGuestOrderRequest, _Mapping]] = ...) -> None: ...
 
 class AgentResponse(_message.Message):
-    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock")
+    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +131,7 @@ class AgentResponse(_message.Message):
     GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
     GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
     BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
     final: bool
@@ -138,7 +141,8 @@ class AgentResponse(_message.Message):
     get_reorder_items: _orders_pb2.GetReorderItemsResponse
     get_store_stock: _stock_pb2.GetStoreStockResponse
     batch_get_store_stock: _stock_pb2.BatchGetStoreStockResponse
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersResponse, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderResponse, _Mapping]] = ..., invoice_pdf_chunk: _Optional[_Union[_orders_pb2.GetInvoicePdfResponse, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsResponse, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockResponse, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockResponse, _Mapping]] = ...) -> None: ...
+    lookup_guest_order: _orders_pb2.LookupGuestOrderResponse
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersResponse, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderResponse, _Mapping]] = ..., invoice_pdf_chunk: _Optional[_Union[_orders_pb2.GetInvoicePdfResponse, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsResponse, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockResponse, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockResponse, _Mapping]] = ..., lookup_guest_order: _Optional[_Union[_orders_pb2.LookupGuestOrderResponse, _Mapping]] = ...) -> None: ...
 
 class CancelCall(_message.Message):
     __slots__ = ()
@@ -181,7 +185,7 @@ class RelayMessage(_message.Message):
     def __init__(self, call_id: _Optional[int] = ..., response: _Optional[_Union[RelayResponse, _Mapping]] = ..., ready: _Optional[_Union[TunnelReady, _Mapping]] = ...) -> None: ...
 
 class RelayResponse(_message.Message):
-    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock")
+    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +195,7 @@ class RelayResponse(_message.Message):
     GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
     GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
     BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
+    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
     final: bool
@@ -200,4 +205,5 @@ class RelayResponse(_message.Message):
     get_reorder_items: bytes
     get_store_stock: bytes
     batch_get_store_stock: bytes
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[bytes] = ..., get_order: _Optional[bytes] = ..., invoice_pdf_chunk: _Optional[bytes] = ..., get_reorder_items: _Optional[bytes] = ..., get_store_stock: _Optional[bytes] = ..., batch_get_store_stock: _Optional[bytes] = ...) -> None: ...
+    lookup_guest_order: bytes
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[bytes] = ..., get_order: _Optional[bytes] = ..., invoice_pdf_chunk: _Optional[bytes] = ..., get_reorder_items: _Optional[bytes] = ..., get_store_stock: _Optional[bytes] = ..., batch_get_store_stock: _Optional[bytes] = ..., lookup_guest_order: _Optional[bytes] = ...) -> None: ...
