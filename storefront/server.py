@@ -74,7 +74,7 @@ def redirect(location: str) -> Response:
 
 
 class Formatter:
-    """Dates, money and timestamps in the page's language, for the templates."""
+    """Dates, money, distances and timestamps in the page's language, for the templates."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
@@ -87,6 +87,9 @@ class Formatter:
 
     def cents(self, amount_minor: int | None) -> str:
         return "" if amount_minor is None else texts.money(amount_minor, "EUR", self.lang)
+
+    def km(self, distance: float) -> str:
+        return texts.distance(distance, self.lang)
 
     def ts(self, stamp: Any) -> str:
         return texts.timestamp(stamp.ToDatetime(tzinfo=dt.UTC), self.lang)

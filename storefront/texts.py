@@ -227,6 +227,12 @@ def timestamp(when: dt.datetime, lang: str) -> str:
     return when.strftime("%d.%m.%Y %H:%M") if lang == "de" else when.strftime("%d %b %Y %H:%M")
 
 
+def distance(km: float, lang: str) -> str:
+    """A distance as ``0,3 km`` (German decimal comma) or ``0.3 km``: one decimal below 10 km, whole km above."""
+    text = f"{km:.1f}" if km < 10 else f"{km:.0f}"
+    return f"{text.replace('.', ',') if lang == 'de' else text} km"
+
+
 def money(amount_minor: int, currency: str, lang: str) -> str:
     """An amount in cents as ``114,45 €`` (German) or ``€114.45`` (English)."""
     sign = "-" if amount_minor < 0 else ""

@@ -105,6 +105,15 @@ def test_money_and_dates_are_written_per_language() -> None:
     assert texts.date("2014-07-13", "en") == "13 Jul 2014"
 
 
+def test_distances_use_the_pages_decimal_mark() -> None:
+    """German pages write 0,3 km with a decimal comma, English ones 0.3 km; from 10 km on whole kilometres."""
+    assert texts.distance(0.3336, "de") == "0,3 km"
+    assert texts.distance(0.3336, "en") == "0.3 km"
+    assert texts.distance(9.96, "de") == "10,0 km"
+    assert texts.distance(21.4, "de") == "21 km"
+    assert texts.distance(21.4, "en") == "21 km"
+
+
 def test_catalogue_variants_are_the_erps_skus() -> None:
     """Every variant the shop's catalogue offers is a SKU the demo ERP knows."""
     erp = {sku for sku, *_ in variant_skus()}
@@ -193,6 +202,17 @@ def test_unknown_postcode_falls_back_to_the_store_order(buyer: Buyer) -> None:
     page = buyer.get("/products/851888?size=XS&colour=KI&postcode=99999")
     assert "Diese Postleitzahl kennen wir nicht" in page.text
     assert "MEGA STORE Hockenheim" in page.text
+
+
+def test_store_distance_has_a_decimal_comma_on_german_pages(buyer: Buyer) -> None:
+    """Near 68766 the Hockenheim store is 0,3 km away on the German page and 0.3 km on the English one."""
+    path = "/products/851888?size=XS&colour=KI&postcode=68766"
+    hockenheim = re.compile(r'data-store="F01">.*?<td class="num">([^<]*)</td>', re.S)
+    german = hockenheim.search(buyer.get(path + "&lang=de").text)
+    english = hockenheim.search(buyer.get(path + "&lang=en").text)
+    assert german is not None and english is not None
+    assert german.group(1) == "0,3 km"
+    assert english.group(1) == "0.3 km"
 
 
 def test_english_labels_come_from_the_api(buyer: Buyer) -> None:
