@@ -5,6 +5,10 @@ Each line is a JSON object::
     {"seq": 7, "time": "2026-05-01T09:30:12.123456Z", "tenant": "acme", "shop": "acme-shop", "rpc": "GetOrder",
      "customer": "4711", "code": "OK", "ms": 12.5, "request_id": "…", "prev": "<hash of line 6>", "hash": "…"}
 
+A guest order lookup (LookupGuestOrder) has no customer number in its request; its line carries ``"order"``, the
+order number asked for, and ``"code"`` tells a found order (OK) from a miss (NOT_FOUND). The postcode, last name
+and e-mail the customer typed are never recorded: they are personal data and the key to the order.
+
 ``hash`` is the SHA-256 of ``prev`` and the line's other fields (canonical JSON), ``prev`` the hash of the line
 before (64 zeros for the first line). ``onlineconnect-agent audit verify FILE`` recomputes the chain: an edited
 line breaks its own hash, a removed or reordered line breaks ``seq`` and ``prev`` of the next one. What the chain
@@ -39,6 +43,8 @@ log = structlog.get_logger("onlineconnect.agent.audit")
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "tenant", "shop", "rpc", "customer", "code", "ms", "request_id")
+# Fields only some lines carry; hashed when present, so lines written before they existed still verify.
+OPTIONAL_FIELDS = ("order",)
 
 
 class AuditPermissionError(PermissionError):
@@ -60,7 +66,8 @@ def _check_private(path: Path, what: str, mode: int) -> None:
 
 
 def _digest(prev: str, record: dict[str, Any]) -> str:
-    body = json.dumps({k: record[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    fields = {k: record[k] for k in FIELDS} | {k: record[k] for k in OPTIONAL_FIELDS if k in record}
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev + "\n" + body).encode()).hexdigest()
 
 
@@ -116,9 +123,18 @@ class AuditLog:
         log.info("audit.opened", file=str(path), records=self._seq, head=self._prev)
 
     def record(
-        self, *, tenant: str, shop: str, rpc: str, customer: str, code: str, ms: float, request_id: str
+        self,
+        *,
+        tenant: str,
+        shop: str,
+        rpc: str,
+        customer: str,
+        code: str,
+        ms: float,
+        request_id: str,
+        order: str | None = None,
     ) -> dict[str, Any]:
-        """Appends one answered request and returns the written record."""
+        """Appends one answered request and returns the written record (``order`` only for a guest lookup)."""
         with self._lock:
             rec: dict[str, Any] = {
                 "seq": self._seq + 1,
@@ -131,6 +147,8 @@ class AuditLog:
                 "ms": ms,
                 "request_id": request_id,
             }
+            if order is not None:
+                rec["order"] = order
             rec["prev"] = self._prev
             rec["hash"] = _digest(self._prev, rec)
             self._fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")

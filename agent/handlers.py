@@ -46,6 +46,7 @@ class Handlers:
             "list_orders": orders.list_orders,
             "get_order": orders.get_order,
             "get_reorder_items": orders.get_reorder_items,
+            "lookup_guest_order": orders.lookup_guest_order,
             "get_store_stock": stock.get_store_stock,
             "batch_get_store_stock": stock.batch_get_store_stock,
         }

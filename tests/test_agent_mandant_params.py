@@ -57,7 +57,7 @@ def mandant_mapping(folder: Path) -> Path:
     """A mapping override: every order query of the defaults, restricted to ``o.mandant = :mandant``."""
     text = dict(default_files())["<default>/orders.toml"]
     filtered = text.replace("\nWHERE o.", "\nWHERE o.mandant = :mandant AND o.")
-    assert filtered.count(":mandant") == 12
+    assert filtered.count(":mandant") == 13
     path = folder / "mapping.toml"
     path.write_text(filtered)
     return path

@@ -85,6 +85,19 @@ class DemoFacts:
             conn.close()
 
 
+# Postcode and last name pairs tried on every order by the guest lookup: the demo's addresses, spelled as customers
+# type them, and pairs that match nothing.
+GUEST_PAIRS = (
+    ("68766", ""),
+    ("68 766", "MUSTERMANN"),
+    ("10178", "Strauss"),
+    ("sw1a-2aa", "MÜLLER"),
+    ("70173", "Beispiel"),
+    ("80331", "Fremd"),
+    ("99999", ""),
+)
+
+
 def probe(db: Database, archive: Path, facts: DemoFacts) -> dict[str, str]:
     """Runs the whole order and stock surface on ``db``; returns every answer (or error) by a readable key."""
     orders = OrderQueries(db, OrderSettings(archive_root=archive))
@@ -127,6 +140,14 @@ def probe(db: Database, archive: Path, facts: DemoFacts) -> dict[str, str]:
             out[f"invoice {document}"] = f"{info.file_name} {info.size} {info.sha256} {info.content_type}"
         except OnlineConnectError as exc:
             out[f"invoice {document}"] = f"{exc.code.name}: {exc.message}"
+
+    def guest(r: Message) -> object:
+        return orders.lookup_guest_order(r, context())  # type: ignore[arg-type]
+
+    for number in [*facts.orders, "000000000"]:
+        for postcode, last_name in GUEST_PAIRS:
+            req = opb.LookupGuestOrderRequest(order_number=number, postcode=postcode, last_name=last_name)
+            ask(f"guest {number} {postcode}/{last_name}", guest, req)
 
     def store_stock(r: Message) -> object:
         return stock.get_store_stock(r, context())  # type: ignore[arg-type]
@@ -255,6 +276,8 @@ def test_reference_covers_every_outcome(reference: dict[str, str]) -> None:
     assert any(k.startswith("get 4711/091782005") and "091782005" in v for k, v in reference.items())
     assert any(k.startswith("invoice") and v.endswith("application/pdf") for k, v in reference.items())
     assert reference["stock 999999-XX-XX"].startswith("NOT_FOUND")
+    assert "ORDER_STATUS_DELIVERED" in reference["guest 091782005 68766/"]
+    assert reference["guest 091782005 99999/"] == reference["guest 000000000 68766/"] == "NOT_FOUND: order not found"
     assert len(reference) > 200 and sum(k.startswith("stock") and "stores {" in v for k, v in reference.items()) > 60
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 from . import specs
 from .invoices import InvoiceFile
 from .queries import OrderQueries
-from .settings import DEFAULT_CARRIERS, OrderSettings, Visibility
+from .settings import DEFAULT_CARRIERS, GuestView, OrderSettings, Visibility
 from .status import LineFacts, OrderFacts, ReturnFacts, line_status, order_status
 from .values import money
 
 __all__ = [
     "DEFAULT_CARRIERS",
+    "GuestView",
     "InvoiceFile",
     "LineFacts",
     "OrderFacts",

@@ -6,7 +6,8 @@ and checks the deadline between them. Ownership is part of every query (customer
 foreign order looks exactly like a missing one: NOT_FOUND "order not found".
 
 Queries per call: ListOrders 4 (headers, lines, parcels, returns; 3 when parcels are hidden); GetOrder 6 (header,
-lines, returns, parcels, documents, history; hidden groups are not read); GetInvoicePdf 1; GetReorderItems 1.
+lines, returns, parcels, documents, history; hidden groups are not read); GetInvoicePdf 1; GetReorderItems 1;
+LookupGuestOrder 1 when nothing matches, else 1 + GetOrder's without documents (5 with the default guest view).
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from onlineconnect.errors import InvalidArgument, NotFound
+from onlineconnect.errors import InvalidArgument, NotFound, PermissionDenied
 from onlineconnect.v1 import orders_pb2 as pb
 
 from ..context import CallContext
 from ..erp.db import Database, Row
-from . import convert, paging, specs, visibility
+from . import convert, guest, paging, specs, visibility
 from .invoices import InvoiceFile, open_invoice, servable
 from .labels import language_code
 from .reorder import ORDER_NOT_FOUND, reorder_items
-from .settings import OrderSettings
+from .settings import OrderSettings, Visibility
 from .status import OrderFacts, is_open, order_status, shown_status
 from .values import flag, iso_date, money, optional_date, qty, require_number, text
 
@@ -159,7 +160,17 @@ class OrderQueries:
         }
         lang = language_code(req.language, self.settings.default_language)
         vis = self.settings.visibility
+        order = self._order(params, lang, vis, ctx)
+        visibility.apply_to_order(order, vis)
+        return pb.GetOrderResponse(order=order)
 
+    def _order(self, params: Mapping[str, str], lang: str, vis: Visibility, ctx: CallContext) -> pb.Order:
+        """Reads one order of one customer; groups ``vis`` hides are not read (returns always: they decide the
+        status).
+
+        Raises:
+            NotFound: "order not found" for a missing or foreign order alike.
+        """
         headers = self._fetch(specs.HEADER, params, ctx)
         if not headers:
             raise NotFound(ORDER_NOT_FOUND)
@@ -216,8 +227,34 @@ class OrderQueries:
                 currency,
             ),
         )
-        visibility.apply_to_order(order, vis)
-        return pb.GetOrderResponse(order=order)
+        return order
+
+    # ------------------------------------------------------------------ LookupGuestOrder
+
+    def lookup_guest_order(self, req: pb.LookupGuestOrderRequest, ctx: CallContext) -> pb.LookupGuestOrderResponse:
+        """Answers LookupGuestOrder: the guest view of the one order whose number and postcode (and optionally last
+        name and e-mail) match.
+
+        Raises:
+            InvalidArgument: naming ``order_number``, ``postcode``, ``last_name`` or ``email``.
+            PermissionDenied: the merchant switched the guest lookup off (``[orders.guest] enabled = false``).
+            NotFound: "order not found" for an unknown order number and for a wrong postcode, name or e-mail alike.
+        """
+        guest_view = self.settings.guest
+        if not guest_view.enabled:
+            raise PermissionDenied("this merchant does not offer the guest order lookup")
+        query = guest.check_request(req)
+        # The lookup query runs for unknown numbers and wrong pairs alike; only a match reads the order itself.
+        rows = self._fetch(specs.GUEST, {"order_number": query.order_number}, ctx)
+        customer = guest.matching_customer(query, rows)
+        if customer is None:
+            raise NotFound(ORDER_NOT_FOUND)
+        lang = language_code(req.language, self.settings.default_language)
+        vis = self.settings.visibility
+        params = {"customer_number": customer, "order_number": text(rows[0].get("order_number"))}
+        order = self._order(params, lang, visibility.guest_visibility(vis, guest_view), ctx)
+        visibility.apply_to_guest_order(order, vis, guest_view)
+        return pb.LookupGuestOrderResponse(order=order)
 
     # ------------------------------------------------------------------ GetInvoicePdf, GetReorderItems
 

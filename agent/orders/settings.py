@@ -16,6 +16,14 @@ Example::
     show_status_history = true
     show_internal_status = false # false: ON_HOLD reads "In Bearbeitung"
 
+    [orders.guest]               # the guest order lookup (order number + postcode, no shop account)
+    enabled = true
+    show_prices = false          # amounts in the summary and on the lines
+    show_lines = true            # articles with their delivery state
+    show_shipments = true        # parcels with tracking links
+    show_status_history = true
+    show_expected_dates = true   # expected delivery dates of open lines
+
     [orders.carriers]            # tracking page per carrier code, {id} is the parcel number; "" disables a link
     DHL = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?lang=de&idc={id}"
     SPEDITION_MUELLER = "https://tracking.example.com/?p={id}"
@@ -28,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from onlineconnect.errors import ConfigError
@@ -50,8 +58,9 @@ DEFAULT_CARRIERS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+_F = TypeVar("_F", "Visibility", "GuestView")
 _CARRIER_CODE = re.compile(r"^[A-Z0-9_]{1,32}$")
-_KEYS = {"archive_root", "default_language", "page_size", "max_page_size", "visibility", "carriers"}
+_KEYS = {"archive_root", "default_language", "page_size", "max_page_size", "visibility", "carriers", "guest"}
 
 
 def carrier_code(raw: str | None) -> str:
@@ -81,6 +90,30 @@ class Visibility:
 
 
 @dataclass(frozen=True)
+class GuestView:
+    """What the guest order lookup shows of the one order it found; never more than :class:`Visibility` allows.
+
+    Invoices, returns, reorder data, names and addresses are never part of the guest view: whoever knows an order
+    number and a postcode is not necessarily the customer, and those details would tell a stranger too much.
+
+    Attributes:
+        enabled: False answers every guest lookup with FAILED_PRECONDITION (the merchant does not offer it).
+        show_prices: Order total, line prices and totals.
+        show_lines: The order lines with their delivery state.
+        show_shipments: Parcels, parcel numbers and tracking links.
+        show_status_history: The status event history.
+        show_expected_dates: Expected delivery dates of lines not yet delivered.
+    """
+
+    enabled: bool = True
+    show_prices: bool = False
+    show_lines: bool = True
+    show_shipments: bool = True
+    show_status_history: bool = True
+    show_expected_dates: bool = True
+
+
+@dataclass(frozen=True)
 class OrderSettings:
     """Settings of the order inquiry, validated on construction from the ``[orders]`` table.
 
@@ -89,6 +122,7 @@ class OrderSettings:
         default_language: "de" or "en", for requests that leave the language unspecified.
         carriers: Tracking URL template by carrier code, ``{id}`` marks the parcel number.
         visibility: What customers may see.
+        guest: What the guest order lookup shows (within ``visibility``).
         page_size: ListOrders page size when the request says 0.
         max_page_size: Largest page size a request may ask for.
     """
@@ -97,6 +131,7 @@ class OrderSettings:
     default_language: str = "de"
     carriers: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CARRIERS)
     visibility: Visibility = field(default_factory=Visibility)
+    guest: GuestView = field(default_factory=GuestView)
     page_size: int = 20
     max_page_size: int = 100
 
@@ -151,6 +186,7 @@ class OrderSettings:
             default_language=lang,
             carriers=MappingProxyType(_carriers(table.get("carriers", {}), source)),
             visibility=_visibility(table.get("visibility", {}), source),
+            guest=_flags(GuestView, table.get("guest", {}), source, "guest"),
             page_size=page_size,
             max_page_size=max_page_size,
         )
@@ -165,17 +201,21 @@ def _int(table: Mapping[str, Any], key: str, default: int, source: str, low: int
 
 
 def _visibility(raw: Any, source: str) -> Visibility:
+    return _flags(Visibility, raw, source, "visibility")
+
+
+def _flags(kind: type[_F], raw: Any, source: str, name: str) -> _F:
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: orders.visibility must be a table of true/false flags")
-    known = {f.name for f in fields(Visibility)}
+        raise ConfigError(f"{source}: orders.{name} must be a table of true/false flags")
+    known = {f.name for f in fields(kind)}
     values: dict[str, bool] = {}
     for key, value in raw.items():
         if key not in known:
-            raise ConfigError(f"{source}: orders.visibility.{key} is not a known flag; expected one of {sorted(known)}")
+            raise ConfigError(f"{source}: orders.{name}.{key} is not a known flag; expected one of {sorted(known)}")
         if not isinstance(value, bool):
-            raise ConfigError(f"{source}: orders.visibility.{key} must be true or false, not {value!r}")
+            raise ConfigError(f"{source}: orders.{name}.{key} must be true or false, not {value!r}")
         values[key] = value
-    return Visibility(**values)
+    return kind(**values)
 
 
 def _carriers(raw: Any, source: str) -> dict[str, str]:

@@ -156,6 +156,13 @@ REORDER = register(
     ),
     doc="Lines of one order with the article's current master data, variant and successor",
 ).name
+GUEST = register(
+    "orders_guest",
+    params=("order_number",),
+    columns=("order_number", "customer_number", "postcode", "last_name", "email"),
+    doc="The order found by its number alone, one row per address (invoice, delivery) with postcode, last name and "
+    "the customer's e-mail, for the guest order lookup; no row for an unknown order",
+).name
 
 ALL = (
     LIST,
@@ -170,4 +177,5 @@ ALL = (
     EVENTS,
     INVOICE,
     REORDER,
+    GUEST,
 )

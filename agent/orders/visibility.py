@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from onlineconnect.v1 import orders_pb2 as pb
 
-from .settings import Visibility
+from .settings import GuestView, Visibility
 
 
 def apply_to_summary(summary: pb.OrderSummary, vis: Visibility) -> None:
@@ -54,3 +54,40 @@ def apply_to_order(order: pb.Order, vis: Visibility) -> None:
         del order.returns[:]
     if not vis.show_status_history:
         del order.history[:]
+
+
+def guest_visibility(vis: Visibility, guest: GuestView) -> Visibility:
+    """The order groups the guest lookup may read: the merchant's visibility narrowed by its guest view.
+
+    Invoices and returns are never part of the guest view, so their queries are not even run for it.
+    """
+    return Visibility(
+        show_prices=vis.show_prices and guest.show_prices,
+        show_invoices=False,
+        show_shipments=vis.show_shipments and guest.show_shipments,
+        show_returns=False,
+        show_status_history=vis.show_status_history and guest.show_status_history,
+        show_internal_status=vis.show_internal_status,
+    )
+
+
+def apply_to_guest_order(order: pb.Order, vis: Visibility, guest: GuestView) -> None:
+    """Strips an order in place down to the guest view: what :func:`guest_visibility` allows, no reorder flags,
+    lines and expected dates as configured.
+
+    Args:
+        order: The order as GetOrder would answer it.
+        vis: The merchant's visibility settings.
+        guest: The merchant's guest view.
+    """
+    apply_to_order(order, guest_visibility(vis, guest))
+    order.summary.reorderable = False
+    order.summary.has_invoice = False
+    for line in order.lines:
+        line.reorderable = False
+        if not guest.show_expected_dates:
+            line.expected_delivery_date = ""
+    if not guest.show_lines:
+        del order.lines[:]
+        for shipment in order.shipments:
+            del shipment.items[:]

@@ -66,6 +66,11 @@ _COPIES = (
     ),
     ("auftragsprotokoll", "SELECT order_no, seq, at, code FROM d.order_events"),
     (
+        "anschrift",
+        "SELECT order_no, CASE kind WHEN 'invoice' THEN 'R' ELSE 'L' END, first_name, last_name, street, postcode, "
+        "city, country FROM d.order_addresses",
+    ),
+    (
         "filiale",
         "SELECT store_id, name, street, postcode, city, country, phone, latitude, longitude, sort_order, "
         f"{_jn('pickup_possible')}, {_jn('active')} FROM d.stores",

@@ -48,6 +48,12 @@ CREATE TABLE retourepos (
     rmanr TEXT NOT NULL, posnr INTEGER NOT NULL, menge INTEGER NOT NULL, ersatz_artnr TEXT, ersatz_varnr TEXT
 );
 
+-- Rechnungs- ('R') und Lieferanschrift ('L') eines Auftrags.
+CREATE TABLE anschrift (
+    belegnr TEXT NOT NULL, art TEXT NOT NULL, vorname TEXT, nachname TEXT NOT NULL, strasse TEXT NOT NULL,
+    plz TEXT NOT NULL, ort TEXT NOT NULL, land TEXT NOT NULL, PRIMARY KEY (belegnr, art)
+);
+
 CREATE TABLE auftragsprotokoll (belegnr TEXT NOT NULL, lfdnr INTEGER NOT NULL, zeitpunkt TEXT NOT NULL, ereignis TEXT NOT NULL);
 
 CREATE TABLE filiale (

@@ -106,3 +106,17 @@ CREATE TABLE order_events (
     code     TEXT NOT NULL,                   -- "received", "shipped", "on_hold", ...
     PRIMARY KEY (order_no, seq)
 );
+
+-- Invoice and delivery address of each order (Rechnungs- und Lieferanschrift), as printed on the confirmation.
+-- The guest order lookup matches an order number with one of these postcodes (and optionally the last name).
+CREATE TABLE order_addresses (
+    order_no   TEXT NOT NULL REFERENCES orders (order_no),
+    kind       TEXT NOT NULL CHECK (kind IN ('invoice', 'delivery')),
+    first_name TEXT,
+    last_name  TEXT NOT NULL,
+    street     TEXT NOT NULL,
+    postcode   TEXT NOT NULL,                 -- as entered: "68766", "SW1A 2AA"
+    city       TEXT NOT NULL,
+    country    TEXT NOT NULL DEFAULT 'DE',    -- ISO 3166-1 alpha-2
+    PRIMARY KEY (order_no, kind)
+);

@@ -33,7 +33,15 @@ _MANDANT_2 = (
     "UPDATE orders SET customer_no = '5' || substr(customer_no, 2)",
     *(
         f"UPDATE {table} SET order_no = '2' || substr(order_no, 2)"
-        for table in ("orders", "order_lines", "shipments", "documents", "returns", "order_events")
+        for table in (
+            "orders",
+            "order_lines",
+            "shipments",
+            "documents",
+            "returns",
+            "order_events",
+            "order_addresses",
+        )
     ),
 )
 

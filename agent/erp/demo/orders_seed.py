@@ -19,6 +19,10 @@ customer   order       case
 4713       091770010   returned and refunded (DHL), invoice and credit note
 4713       091806100   store order just received: nobody has worked on it yet
 =========  ==========  ==========================================================================
+
+Every order has an invoice and a delivery address (``order_addresses``): the customer's own (4711 Erika Mustermann,
+68766 Hockenheim), except 091790117 (delivered to Jürgen Strauß, 10178 Berlin) and 091770010 (delivered to Grete
+Müller, SW1A 2AA London) — the cases of the guest order lookup's matching.
 """
 
 from __future__ import annotations
@@ -56,6 +60,18 @@ CUSTOMERS = (
     ("4712", "Hans Beispiel", "hans.beispiel@example.de"),
     ("4713", "Petra Probe", "petra.probe@example.de"),
 )
+# Invoice address per customer: (first name, last name, street, postcode, city, country). Every order is invoiced
+# there and, unless DELIVERY_ADDRESSES names another recipient, delivered there too.
+INVOICE_ADDRESSES = {
+    "4711": ("Erika", "Mustermann", "Heidelberger Straße 12", "68766", "Hockenheim", "DE"),
+    "4712": ("Hans", "Beispiel", "Königstraße 1", "70173", "Stuttgart", "DE"),
+    "4713": ("Petra", "Probe", "Marienplatz 8", "80331", "München", "DE"),
+}
+# Orders delivered elsewhere (a present, a relative abroad): the guest lookup accepts either address's postcode.
+DELIVERY_ADDRESSES = {
+    "091790117": ("Jürgen", "Strauß", "Alexanderplatz 5", "10178", "Berlin", "DE"),
+    "091770010": ("Grete", "Müller", "10 Downing Street", "SW1A 2AA", "London", "GB"),
+}
 
 
 @dataclass
@@ -563,4 +579,19 @@ def seed(conn: sqlite3.Connection, archive_dir: Path) -> None:
         processing_started=False,
         lines=[Line("6410", 5, "open")],
         events=(("2014-12-04T17:40:00Z", "received"),),
+    )
+    _addresses(conn)
+
+
+def _addresses(conn: sqlite3.Connection) -> None:
+    """Gives every order its invoice address and its delivery address."""
+    rows = []
+    for number, customer in conn.execute("SELECT order_no, customer_no FROM orders ORDER BY order_no").fetchall():
+        invoice = INVOICE_ADDRESSES[customer]
+        rows.append((number, "invoice", *invoice))
+        rows.append((number, "delivery", *DELIVERY_ADDRESSES.get(number, invoice)))
+    conn.executemany(
+        "INSERT INTO order_addresses (order_no, kind, first_name, last_name, street, postcode, city, country) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
     )

@@ -1,0 +1,248 @@
+"""Guest order lookup on the agent: matching after normalising, the reduced view, NOT_FOUND alike for every miss."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from onlineconnect.agent.orders import GuestView, OrderQueries, OrderSettings
+from onlineconnect.agent.orders.guest import email_key, name_key, postcode_key
+from onlineconnect.agent.orders.testing import context, demo_queries
+from onlineconnect.errors import InvalidArgument, NotFound, PermissionDenied
+from onlineconnect.testing import RunningRelay, running_relay
+from onlineconnect.v1 import common_pb2, orders_pb2, orders_pb2_grpc
+
+from test_relay_demo import make_handlers
+
+SHEET = "091782005"
+SHEET_POSTCODE = "68766"
+
+
+@pytest.fixture(scope="module")
+def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo ERP shared by the module's tests (read-only for them)."""
+    from onlineconnect.agent.erp.demo import create_demo_erp
+
+    folder = tmp_path_factory.mktemp("erp")
+    create_demo_erp(folder / "erp.db", folder / "archive")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def queries(tmp_path_factory: pytest.TempPathFactory) -> OrderQueries:
+    """The order queries on a fresh demo ERP with the default settings."""
+    return demo_queries(tmp_path_factory.mktemp("guest"))
+
+
+def lookup(q: OrderQueries, number: str, postcode: str, last_name: str = "", email: str = "") -> orders_pb2.Order:
+    """Runs LookupGuestOrder on the agent's order code and returns the order."""
+    req = orders_pb2.LookupGuestOrderRequest(order_number=number, postcode=postcode, last_name=last_name, email=email)
+    return q.lookup_guest_order(req, context()).order
+
+
+def miss(q: OrderQueries, number: str, postcode: str, last_name: str = "", email: str = "") -> str:
+    """Runs a lookup that must fail with NOT_FOUND; returns the message."""
+    with pytest.raises(NotFound) as info:
+        lookup(q, number, postcode, last_name, email)
+    return info.value.message
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("68 766", "68766"), ("sw1a-2aa", "SW1A 2AA"), (" 10178 ", "10178"), ("D-68766", "d68766")],
+)
+def test_postcodes_compare_without_spaces_hyphens_and_case(typed: str, stored: str) -> None:
+    """Postcodes are compared without spaces and hyphens and with case folded."""
+    assert postcode_key(typed) == postcode_key(stored)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("MUELLER", "Müller"), ("mueller", "Müller"), ("MÜLLER", "müller"), ("STRAUSS", "Strauß"), ("ÖZ", "oez")],
+)
+def test_last_names_fold_case_umlauts_and_sharp_s(typed: str, stored: str) -> None:
+    """Last names are compared with case folded and umlauts and ß spelled out."""
+    assert name_key(typed) == name_key(stored)
+
+
+def test_different_names_and_emails_stay_different() -> None:
+    """Folding does not make different names or addresses equal: Muller is not Müller, a@x is not b@x."""
+    assert name_key("Muller") != name_key("Müller")
+    assert email_key(" Erika.Mustermann@Example.DE ") == email_key("erika.mustermann@example.de")
+    assert email_key("a@example.de") != email_key("b@example.de")
+
+
+def test_sheet_order_found_with_its_postcode(queries: OrderQueries) -> None:
+    """Order 091782005 is found with the postcode of Erika Mustermann's address in 68766 Hockenheim."""
+    order = lookup(queries, SHEET, SHEET_POSTCODE)
+    assert order.summary.order_number == SHEET
+    assert order.summary.status == orders_pb2.ORDER_STATUS_DELIVERED
+    assert [line.article_number for line in order.lines] == ["6392", "6393", "SY 1", "12009", "22030"]
+    assert order.shipments[0].parcel_number == "056326500434"
+    assert order.shipments[0].tracking_url.endswith("idc=056326500434")
+    assert [e.code for e in order.history][-1] == "delivered"
+
+
+@pytest.mark.parametrize(
+    ("number", "postcode", "last_name", "email"),
+    [
+        (SHEET, "68 766", "", ""),
+        (SHEET, "68766", "MUSTERMANN", ""),
+        (SHEET, "68766", "mustermann", "ERIKA.Mustermann@example.DE"),
+        ("091790117", "10178", "STRAUSS", ""),  # delivery address: Jürgen Strauß, Berlin
+        ("091790117", "68766", "Mustermann", ""),  # the same order by its invoice address
+        ("091770010", "sw1a 2aa", "mueller", ""),  # delivery address: Grete Müller, London
+        ("091770010", "SW1A2AA", "MÜLLER", ""),
+    ],
+)
+def test_normalised_pairs_find_the_order(
+    queries: OrderQueries, number: str, postcode: str, last_name: str, email: str
+) -> None:
+    """Postcode of the invoice or the delivery address, name and e-mail in any spelling the rules fold."""
+    assert lookup(queries, number, postcode, last_name, email).summary.order_number == number
+
+
+@pytest.mark.parametrize(
+    ("postcode", "last_name", "email"),
+    [
+        ("68767", "", ""),  # wrong postcode
+        ("10178", "", ""),  # another order's delivery postcode
+        ("68766", "Musterfrau", ""),  # wrong name
+        ("68766", "Strauss", ""),  # the name of another order's address
+        ("68766", "", "someone.else@example.de"),  # wrong e-mail (the ERP has one)
+        ("10178", "Mustermann", ""),  # postcode of one address, name of another
+    ],
+)
+def test_wrong_pair_answers_exactly_like_an_unknown_order(
+    queries: OrderQueries, postcode: str, last_name: str, email: str
+) -> None:
+    """A wrong postcode, name or e-mail raises the very NotFound an unknown order number raises."""
+    unknown = miss(queries, "000000001", SHEET_POSTCODE)
+    assert miss(queries, SHEET, postcode, last_name, email) == unknown == "order not found"
+
+
+def test_email_is_ignored_when_the_erp_has_none(tmp_path: Path) -> None:
+    """A customer without an e-mail in the ERP is found whatever e-mail the shop sends along."""
+    import sqlite3
+
+    q = demo_queries(tmp_path)
+    con = sqlite3.connect(tmp_path / "erp.db")
+    con.execute("UPDATE customers SET email = NULL WHERE customer_no = '4711'")
+    con.commit()
+    con.close()
+    assert lookup(q, SHEET, SHEET_POSTCODE, email="any@example.de").summary.order_number == SHEET
+
+
+def test_guest_view_has_no_prices_documents_returns_or_reorder(queries: OrderQueries) -> None:
+    """By default the guest view carries no amounts, documents, returns, reorder flags, names or addresses."""
+    for number, postcode in ((SHEET, SHEET_POSTCODE), ("091770010", "80331"), ("091801244", "68766")):
+        order = lookup(queries, number, postcode)
+        assert not order.summary.HasField("total")
+        assert not order.HasField("goods_total") and not order.HasField("shipping_total")
+        assert not order.summary.has_invoice and not order.summary.reorderable
+        assert not order.documents and not order.returns
+        assert order.lines and all(
+            not line.HasField("unit_price") and not line.HasField("line_total") and not line.reorderable
+            for line in order.lines
+        )
+        text = str(order)
+        for personal in ("Mustermann", "Erika", "Heidelberger", "Hockenheim", "68766", "Probe", "example.de"):
+            assert personal not in text
+
+
+def test_full_order_of_the_same_customer_has_what_the_guest_view_hides(queries: OrderQueries) -> None:
+    """GetOrder still answers the signed-in customer with prices, documents and reorder flags."""
+    full = queries.get_order(
+        orders_pb2.GetOrderRequest(customer_number="4711", order_number=SHEET), context()
+    ).order
+    assert full.summary.total.amount_minor == 11445 and full.documents and full.summary.reorderable
+
+
+def test_expected_dates_lines_and_prices_follow_the_guest_settings(tmp_path: Path) -> None:
+    """The merchant's [orders.guest] flags decide what the guest view shows, within the visibility settings."""
+    base = OrderSettings(archive_root=tmp_path / "archive")
+    q = demo_queries(tmp_path)
+    # 091790117 has a backordered line with an expected date.
+    default = lookup(q, "091790117", "68766")
+    assert any(line.expected_delivery_date for line in default.lines)
+
+    q.settings = dataclasses.replace(base, guest=GuestView(show_expected_dates=False, show_prices=True))
+    order = lookup(q, "091790117", "68766")
+    assert not any(line.expected_delivery_date for line in order.lines)
+    assert order.summary.total.amount_minor > 0 and all(line.HasField("unit_price") for line in order.lines)
+    assert not order.documents and not order.summary.reorderable
+
+    q.settings = dataclasses.replace(
+        base, guest=GuestView(show_lines=False, show_shipments=False, show_status_history=False)
+    )
+    order = lookup(q, "091790117", "68766")
+    assert not order.lines and not order.shipments and not order.history
+    assert order.summary.status == orders_pb2.ORDER_STATUS_PARTIALLY_DELIVERED
+
+    q.settings = dataclasses.replace(base, guest=GuestView(enabled=False))
+    with pytest.raises(PermissionDenied):
+        lookup(q, SHEET, SHEET_POSTCODE)
+
+
+@pytest.mark.parametrize(
+    ("field", "request_kwargs"),
+    [
+        ("order_number", {"postcode": "68766"}),
+        ("order_number", {"order_number": "x" * 33, "postcode": "68766"}),
+        ("postcode", {"order_number": SHEET}),
+        ("postcode", {"order_number": SHEET, "postcode": "68766; DROP"}),
+        ("postcode", {"order_number": SHEET, "postcode": "1" * 17}),
+        ("last_name", {"order_number": SHEET, "postcode": "68766", "last_name": "x" * 101}),
+        ("email", {"order_number": SHEET, "postcode": "68766", "email": "no-at-sign"}),
+    ],
+)
+def test_bad_fields_are_named(queries: OrderQueries, field: str, request_kwargs: dict[str, str]) -> None:
+    """A missing or malformed field answers INVALID_ARGUMENT naming the field, never echoing the value."""
+    with pytest.raises(InvalidArgument) as info:
+        queries.lookup_guest_order(orders_pb2.LookupGuestOrderRequest(**request_kwargs), context())
+    assert field in info.value.message
+    assert "DROP" not in info.value.message
+
+
+@pytest.fixture
+async def relay(erp: Path) -> AsyncIterator[RunningRelay]:
+    """Gateway + agent on the demo ERP."""
+    handlers = make_handlers(erp)
+    async with running_relay(handlers) as r:
+        yield r
+    handlers.close()
+
+
+async def test_lookup_through_the_tunnel(relay: RunningRelay) -> None:
+    """LookupGuestOrder answers over gRPC through gateway and tunnel, in the requested language."""
+    stub = orders_pb2_grpc.OrderServiceStub(relay.shop_channel())
+    resp = await stub.LookupGuestOrder(
+        orders_pb2.LookupGuestOrderRequest(
+            order_number=SHEET, postcode="68 766", last_name="MUSTERMANN", language=common_pb2.LANGUAGE_EN
+        ),
+        metadata=relay.shop_auth,
+        timeout=5,
+    )
+    assert resp.order.summary.order_number == SHEET
+    assert resp.order.summary.status_label == "Delivered"
+    assert not resp.order.summary.HasField("total") and not resp.order.documents
+
+
+async def test_wrong_postcode_through_the_tunnel_is_not_found(relay: RunningRelay) -> None:
+    """Over gRPC a wrong postcode and an unknown number both end NOT_FOUND "order not found"."""
+    stub = orders_pb2_grpc.OrderServiceStub(relay.shop_channel())
+    details = []
+    for number, postcode in ((SHEET, "12345"), ("000000002", SHEET_POSTCODE)):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.LookupGuestOrder(
+                orders_pb2.LookupGuestOrderRequest(order_number=number, postcode=postcode),
+                metadata=relay.shop_auth,
+                timeout=5,
+            )
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        details.append(info.value.details())
+    assert details[0] == details[1]
