@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from test_relay_demo import make_handlers
 
 from onlineconnect.agent.orders import GuestView, OrderQueries, OrderSettings
 from onlineconnect.agent.orders.guest import email_key, name_key, postcode_key
@@ -15,8 +16,6 @@ from onlineconnect.agent.orders.testing import context, demo_queries
 from onlineconnect.errors import InvalidArgument, NotFound, PermissionDenied
 from onlineconnect.testing import RunningRelay, running_relay
 from onlineconnect.v1 import common_pb2, orders_pb2, orders_pb2_grpc
-
-from test_relay_demo import make_handlers
 
 SHEET = "091782005"
 SHEET_POSTCODE = "68766"
@@ -156,9 +155,7 @@ def test_guest_view_has_no_prices_documents_returns_or_reorder(queries: OrderQue
 
 def test_full_order_of_the_same_customer_has_what_the_guest_view_hides(queries: OrderQueries) -> None:
     """GetOrder still answers the signed-in customer with prices, documents and reorder flags."""
-    full = queries.get_order(
-        orders_pb2.GetOrderRequest(customer_number="4711", order_number=SHEET), context()
-    ).order
+    full = queries.get_order(orders_pb2.GetOrderRequest(customer_number="4711", order_number=SHEET), context()).order
     assert full.summary.total.amount_minor == 11445 and full.documents and full.summary.reorderable
 
 
