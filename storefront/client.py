@@ -44,8 +44,9 @@ class InquiryError(Exception):
     """An Online Connect call failed. Expected: the page shows the message for ``kind`` and keeps working.
 
     ``kind`` is ``"unavailable"`` (agent offline, slow or busy), ``"not_found"`` (unknown order, document or
-    article; also another customer's order), ``"invalid"`` (a request field the API refused, such as a postcode the
-    agent's table does not know) or ``"failed"`` (anything else: wrong shop key, missing permission, a bug).
+    article; also another customer's order, or a guest lookup's wrong pair), ``"invalid"`` (a request field the API
+    refused, such as a postcode the agent's table does not know), ``"too_many"`` (a guest lookup beyond the
+    guessing limits) or ``"failed"`` (anything else: wrong shop key, missing permission, a bug).
     """
 
     def __init__(self, kind: str, code: grpc.StatusCode, details: str) -> None:
@@ -54,11 +55,20 @@ class InquiryError(Exception):
         self.code = code
 
 
-def _mapped(rpc: str, exc: grpc.RpcError) -> InquiryError:
-    """Turns a gRPC error into an :class:`InquiryError` and logs the status for the shop's operators."""
+def _mapped(rpc: str, exc: grpc.RpcError, *, exhausted: str = "unavailable") -> InquiryError:
+    """Turns a gRPC error into an :class:`InquiryError` and logs the status for the shop's operators.
+
+    Args:
+        rpc: The method name, for the log.
+        exc: The gRPC error.
+        exhausted: The kind for RESOURCE_EXHAUSTED: "unavailable" (the tenant is busy) unless the page tells a
+            limit on the customer's own attempts apart ("too_many").
+    """
     code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (exc.details() if isinstance(exc, grpc.Call) else str(exc)) or ""
-    if code in _UNREACHABLE:
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        kind = exhausted
+    elif code in _UNREACHABLE:
         kind = "unavailable"
     elif code == grpc.StatusCode.NOT_FOUND:
         kind = "not_found"
@@ -67,7 +77,7 @@ def _mapped(rpc: str, exc: grpc.RpcError) -> InquiryError:
     else:
         kind = "failed"
     # A missing order is routine; an unreachable ERP is worth a warning; anything else is a setup problem or a bug.
-    level = {"not_found": "info", "invalid": "info", "unavailable": "warning"}.get(kind, "error")
+    level = {"not_found": "info", "invalid": "info", "unavailable": "warning", "too_many": "warning"}.get(kind, "error")
     getattr(log, level)("onlineconnect.call_failed", rpc=rpc, code=code.name, details=details)
     return InquiryError(kind, code, details)
 
@@ -157,6 +167,34 @@ class ShopClient:
         except grpc.RpcError as exc:
             raise _mapped("GetReorderItems", exc) from exc
         return items
+
+    def lookup_guest_order(
+        self, order_number: str, postcode: str, *, customer_ip: str, last_name: str = "", lang: str
+    ) -> orders_pb2.Order:
+        """The reduced view of one order for a visitor without an account: order number plus postcode (and last name).
+
+        Every attempt counts against the gateway's guessing limits, so there is no retry here. A wrong pair raises
+        ``not_found`` exactly like an unknown order; the limits raise ``too_many``. The postcode and name go to the
+        API only, never into a log line.
+
+        Args:
+            order_number: As the visitor typed it.
+            postcode: As the visitor typed it; the agent ignores spaces and case.
+            customer_ip: The visitor's IP address, sent as ``x-customer-ip`` for the gateway's per-IP limit.
+            last_name: Optional; must match too when given.
+            lang: "de" or "en", for the status labels.
+        """
+        req = orders_pb2.LookupGuestOrderRequest(
+            order_number=order_number, postcode=postcode, last_name=last_name, language=_LANGUAGES[lang]
+        )
+        metadata = (*self._auth, ("x-customer-ip", customer_ip))
+        try:
+            answer: orders_pb2.LookupGuestOrderResponse = self._orders.LookupGuestOrder(
+                req, metadata=metadata, timeout=DEADLINE
+            )
+        except grpc.RpcError as exc:
+            raise _mapped("LookupGuestOrder", exc, exhausted="too_many") from exc
+        return answer.order
 
     def invoice_pdf(self, customer: str, order_number: str, document_id: str) -> PdfDownload:
         """Starts an invoice download and waits for the first message, so errors surface before any byte is sent.

@@ -1,4 +1,4 @@
-"""The storefront session in a signed cookie: who is signed in, the language and the cart.
+"""The storefront session in a signed cookie: who is signed in, the language, the cart and a form token.
 
 The cookie is ``base64(json) "." base64(HMAC-SHA256)``; the key is random per process, so a restart signs everyone
 out. Anything the buyer changes in the cookie breaks the signature and yields an empty session: the customer number
@@ -33,12 +33,23 @@ class CartLine:
 
 @dataclass
 class Session:
-    """The signed-in customer (empty when signed out), the page language, the cart and one-time notes."""
+    """The signed-in customer (empty when signed out), the page language, the cart, one-time notes, a form token."""
 
     customer: str = ""
     lang: str = "de"
     cart: list[CartLine] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown once on the next page (after a redirect), then dropped
+    form_token: str = ""  # the anti-forgery token of the forms that ask the ERP without a sign-in
+
+    def new_form_token(self) -> str:
+        """The session's form token, created on first use."""
+        if not self.form_token:
+            self.form_token = secrets.token_urlsafe(18)
+        return self.form_token
+
+    def form_token_ok(self, sent: str) -> bool:
+        """Whether ``sent`` is this session's form token (a post from another site carries no session at all)."""
+        return bool(self.form_token) and hmac.compare_digest(sent.encode(), self.form_token.encode())
 
     def add(self, line: CartLine) -> None:
         """Adds ``line``, merging it into an existing line of the same article variant."""
@@ -75,6 +86,7 @@ class Signer:
             "l": session.lang,
             "k": [vars(x) for x in session.cart],
             "n": session.notes,
+            "f": session.form_token,
         }
         payload = _b64(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
         return f"{payload}.{self._mac(payload)}"
@@ -93,6 +105,7 @@ class Signer:
                 lang=data["l"] if data["l"] in ("de", "en") else "de",
                 cart=[CartLine(**x) for x in data["k"]],
                 notes=[str(n) for n in data["n"]],
+                form_token=str(data.get("f", "")),
             )
         except (ValueError, KeyError, TypeError):
             return Session()

@@ -1,4 +1,5 @@
-"""The storefront's pages: sign-in, order history, order detail, invoice download, reorder, cart, product page.
+"""The storefront's pages: sign-in, order history, order detail, invoice download, reorder, guest order lookup,
+cart, product page.
 
 Every page that asks the ERP catches :class:`~.client.InquiryError` and shows a sentence instead; the rest of the
 shop (navigation, catalogue, cart) keeps working while the merchant's agent is offline.
@@ -19,6 +20,7 @@ from .texts import TEXTS
 #: The demo's customers. A real shop has its own login and never lets the buyer choose the number.
 DEMO_CUSTOMERS = (("4711", "Erika Mustermann"), ("4712", "Hans Beispiel"), ("4713", "Petra Probe"))
 ORDER_NUMBER = r"(?P<number>[A-Za-z0-9-]{1,32})"
+GUEST_ORDER_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 _SELLABLE = (stock_pb2.AVAILABILITY_IN_STOCK, stock_pb2.AVAILABILITY_LOW_STOCK)
 
 
@@ -72,6 +74,61 @@ def order(app: App, req: Request, number: str) -> Response:
         return app.problem(req, exc, unavailable="orders_unavailable", not_found="order_not_found")
     descriptions = {line.line_number: line.description for line in detail.lines}
     return app.render(req, "order.html", order=detail, s=detail.summary, descriptions=descriptions)
+
+
+def track_form(app: App, req: Request) -> Response:
+    """The guest order lookup's form ("Bestellung verfolgen"), for visitors with or without an account."""
+    return app.render(req, "track.html", order=None, message="", number="", token=req.session.new_form_token())
+
+
+def track(app: App, req: Request) -> Response:
+    """Looks up one order by order number and postcode (and optionally last name) for a visitor without sign-in.
+
+    A POST, so the postcode never lands in a URL, a browser history or an access log, and never in our own log
+    lines. The form token proves the post came from our own form: a page on another site could otherwise make its
+    visitors' browsers guess order numbers through this shop, each from its own IP address. A wrong pair and an
+    unknown order get the same sentence, which names neither field.
+    """
+    number = req.arg("order_number").strip()
+    postcode = req.arg("postcode").strip()
+    last_name = req.arg("last_name").strip()
+    token = req.session.new_form_token()
+
+    def again(message: str, status: int) -> Response:
+        # The order number is the visitor's own input and harmless; postcode and name are not echoed back.
+        shown = number if GUEST_ORDER_NUMBER.fullmatch(number) else ""
+        return app.render(
+            req, "track.html", status, switch_path="/track", order=None, message=message, number=shown, token=token
+        )
+
+    if not req.session.form_token_ok(req.arg("token")):
+        return again("form_expired", 403)
+    if not number or not postcode:
+        return again("guest_missing", 400)
+    if not GUEST_ORDER_NUMBER.fullmatch(number) or len(postcode) > 16 or len(last_name) > 64:
+        return again("guest_not_found", 404)  # no order number or postcode looks like that: nothing to ask
+    try:
+        found = app.client.lookup_guest_order(
+            number, postcode, customer_ip=req.client_ip, last_name=last_name, lang=req.session.lang
+        )
+    except InquiryError as exc:
+        message, status = {
+            "not_found": ("guest_not_found", 404),
+            "too_many": ("guest_too_many", 429),
+            "unavailable": ("orders_unavailable", 503),
+        }.get(exc.kind, ("failed", 502))
+        return again(message, status)
+    descriptions = {line.line_number: line.description for line in found.lines}
+    return app.render(
+        req,
+        "track.html",
+        switch_path="/track",
+        order=found,
+        descriptions=descriptions,
+        message="",
+        number="",
+        token=token,
+    )
 
 
 def invoice(app: App, req: Request, number: str) -> Response:
@@ -187,6 +244,8 @@ ROUTES: list[Route] = [
         ("GET", rf"/account/orders/{ORDER_NUMBER}", order),
         ("GET", rf"/account/orders/{ORDER_NUMBER}/invoice", invoice),
         ("POST", rf"/account/orders/{ORDER_NUMBER}/reorder", reorder),
+        ("GET", r"/track", track_form),
+        ("POST", r"/track", track),
         ("GET", r"/cart", cart),
         ("POST", r"/cart/add", cart_add),
         ("POST", r"/cart/clear", cart_clear),

@@ -47,6 +47,7 @@ class Request:
     query: dict[str, list[str]]
     form: dict[str, list[str]]
     session: Session
+    client_ip: str = ""  # the visitor's address as the socket sees it (the demo runs without a reverse proxy)
 
     def arg(self, name: str, default: str = "") -> str:
         """The first value of a query or form field."""
@@ -109,8 +110,14 @@ class App:
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
         )
 
-    def render(self, req: Request, template: str, status: int = 200, **context: Any) -> Response:
-        """Renders ``template`` with the page's texts, formatter and language switch link."""
+    def render(
+        self, req: Request, template: str, status: int = 200, *, switch_path: str = "/", **context: Any
+    ) -> Response:
+        """Renders ``template`` with the page's texts, formatter and language switch link.
+
+        After a form post the page's own URL is not one to GET again: the language switch then leads to
+        ``switch_path`` (the front page unless the page names its form).
+        """
         other = "en" if req.session.lang == "de" else "de"
         query = {k: v[0] for k, v in req.query.items() if k != "lang"} | {"lang": other}
         notes, req.session.notes = req.session.notes, []
@@ -120,8 +127,7 @@ class App:
             session=req.session,
             notes=notes,
             fmt=Formatter(req.session.lang),
-            # After a form post the page's own URL is not one to GET again; switch on the front page instead.
-            switch_url=f"{req.path if req.method == 'GET' else '/'}?{urlencode(query)}",
+            switch_url=f"{req.path if req.method == 'GET' else switch_path}?{urlencode(query)}",
             **context,
         )
         return Response(status, html.encode())
@@ -193,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         if query.get("lang", [""])[0] in texts.LANGS:
             session.lang = query["lang"][0]
-        req = Request(self.command, url.path, query, form, session)
+        req = Request(self.command, url.path, query, form, session, client_ip=self.client_address[0])
         try:
             resp = app.handle(req)
         except Exception:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import structlog
 from browser.stack import ShopStack, running_shop
 
 from onlineconnect.agent.erp.demo.stock_seed import variant_skus
@@ -55,6 +56,14 @@ class Buyer:
 
     def sign_in(self, customer: str = "4711") -> Page:
         return self.get("/signin", {"customer": customer})
+
+    def track(self, order_number: str, postcode: str, last_name: str = "", *, lang: str = "") -> Page:
+        """Opens "Bestellung verfolgen" and sends its form, as a visitor does (the form's token included)."""
+        form = self.get("/track" + (f"?lang={lang}" if lang else ""))
+        token = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert form.status == 200 and token is not None, form.text[:500]
+        fields = {"token": token.group(1), "order_number": order_number, "postcode": postcode}
+        return self.get("/track", fields | ({"last_name": last_name} if last_name else {}))
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +240,112 @@ def test_slow_erp_gives_the_friendly_message(shop: ShopStack, buyer: Buyer) -> N
     assert page.status == 503
     assert "Die Auftragsauskunft ist gerade nicht erreichbar." in page.text
     assert "Traceback" not in page.text
+
+
+def problem(page: Page) -> str:
+    """The page's error sentence (``#problem``), or ""."""
+    m = re.search(r'id="problem">([^<]*)<', page.text)
+    return m.group(1) if m else ""
+
+
+def test_track_page_is_reachable_without_signing_in(shop: ShopStack) -> None:
+    """A visitor who never signed in finds "Bestellung verfolgen" in the header and on sign-in page, and its form."""
+    """A signed-out visitor finds "Bestellung verfolgen" in the header and on the sign-in page, and its form."""
+    visitor = Buyer(shop.url)
+    for path in ("/", "/signin", "/cart", "/products/851888"):
+        assert 'href="/track"' in visitor.get(path).text, path
+    page = visitor.get("/track")
+    assert page.status == 200
+    assert "<h1>Bestellung verfolgen</h1>" in page.text
+    for name in ("order_number", "postcode", "last_name", "token"):
+        assert f'name="{name}"' in page.text
+    assert 'method="post" action="/track"' in page.text
+    assert 'name="customer"' not in page.text, "not the sign-in page"
+
+
+def test_track_shows_the_sheets_order_without_prices(shop: ShopStack) -> None:
+    """Order 091782005 with postcode 68766: status, lines with delivery state, DHL link, history; no amount, no PDF."""
+    shop.handlers.methods.clear()
+    page = Buyer(shop.url).track("091782005", "68766")
+    assert page.status == 200, problem(page)
+    assert 'id="order-number">091782005<' in page.text
+    assert 'id="order-status">Ausgeliefert<' in page.text
+    assert 'id="delivered-on">14.07.2014<' in page.text
+    rows = re.findall(r'<tr data-article="([^"]+)">\s*<td class="num">(\d+)</td>', page.text)
+    assert rows == [("6392", "2"), ("6393", "1"), ("SY 1", "1"), ("12009", "1"), ("22030", "2")]
+    link = re.search(r'class="tracking" href="([^"]+)"[^>]*>056326500434<', page.text)
+    assert link is not None and link.group(1).startswith("https://") and "056326500434" in link.group(1)
+    assert page.text.count("<time>") >= 5
+    for absent in ("€", "114,45", "Rechnung (pdf)", "/invoice", "Nachbestellen", "Mustermann", "Hockenheim"):
+        assert absent not in page.text, absent
+    assert shop.handlers.methods == ["LookupGuestOrder"]
+
+
+def test_track_shows_backordered_lines_with_their_expected_date(shop: ShopStack) -> None:
+    """The partly delivered 091790117 (delivered to 10178, last name Strauß) shows two parcels and the date to come."""
+    page = Buyer(shop.url).track("091790117", "10 178", "STRAUSS")
+    assert page.status == 200, problem(page)
+    assert 'id="order-status">Teilweise ausgeliefert<' in page.text
+    assert re.search(r'class="backordered">\d+ Stück folgen, voraussichtlich am \d\d\.\d\d\.\d{4}<', page.text)
+    assert len(re.findall(r"<li data-parcel=", page.text)) == 2
+
+
+def test_track_in_english(shop: ShopStack) -> None:
+    """With the switch on English the page, its status labels (from the API) and its dates are English."""
+    page = Buyer(shop.url).track("091782005", "68766", lang="en")
+    assert "<h1>Track your order</h1>" in page.text
+    assert 'id="order-status">Delivered<' in page.text
+    assert 'id="delivered-on">14 Jul 2014<' in page.text
+
+
+def test_wrong_postcode_and_unknown_order_read_the_same(shop: ShopStack) -> None:
+    """A wrong postcode, a wrong last name and an unknown order number all get the one sentence that names no field."""
+    visitor = Buyer(shop.url)
+    wrong_postcode = visitor.track("091805002", "12345")
+    wrong_name = visitor.track("091805377", "68766", "Beispiel")
+    unknown = visitor.track("099999999", "68766")
+    expected = "Keine Bestellung zu diesen Angaben gefunden. Bitte prüfen Sie Ihre Eingaben."
+    for page in (wrong_postcode, wrong_name, unknown):
+        assert page.status == 404
+        assert problem(page) == expected
+        assert 'name="postcode"' in page.text, "the form is there to try again"
+    assert 'id="order_number" value="091805002"' in wrong_postcode.text, "the order number stays filled in"
+    assert "12345" not in wrong_postcode.text, "the postcode is not echoed"
+    english = visitor.track("091805002", "54321", lang="en")
+    assert problem(english) == "No order found for these details. Please check what you entered."
+
+
+def test_a_post_without_the_forms_token_never_reaches_the_erp(shop: ShopStack) -> None:
+    """A post from another site (no session, no token) is refused before anything is asked of the ERP."""
+    shop.handlers.methods.clear()
+    stranger = Buyer(shop.url)
+    page = stranger.get("/track", {"order_number": "091782005", "postcode": "68766"})
+    assert page.status == 403
+    assert "Das Formular ist abgelaufen." in problem(page)
+    forged = stranger.get("/track", {"token": "guessed", "order_number": "091782005", "postcode": "68766"})
+    assert forged.status == 403
+    assert shop.handlers.methods == []
+
+
+def test_missing_fields_are_asked_for_without_asking_the_erp(shop: ShopStack) -> None:
+    """Without a postcode the page asks for both fields and the ERP is not asked."""
+    shop.handlers.methods.clear()
+    page = Buyer(shop.url).track("091782005", "")
+    assert page.status == 400 and problem(page) == "Bitte geben Sie Bestellnummer und Postleitzahl an."
+    assert shop.handlers.methods == []
+
+
+def test_the_postcode_is_in_no_log_line_and_no_url(shop: ShopStack) -> None:
+    """Looking up with a postcode leaves it in no log event of shop, gateway or agent, and in no URL of the page."""
+    with structlog.testing.capture_logs() as events:
+        found = Buyer(shop.url).track("091782005", "68766")
+        wrong = Buyer(shop.url).track("091801244", "97531")
+    assert found.status == 200 and wrong.status == 404
+    assert events, "the lookups were logged"
+    for event in events:
+        assert "68766" not in repr(event) and "97531" not in repr(event), event
+    for page in (found, wrong):
+        assert not re.search(r'(href|action)="[^"]*(68766|97531)', page.text)
 
 
 def test_pages_send_no_framing_and_no_inline_script_policy(buyer: Buyer) -> None:

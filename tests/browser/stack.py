@@ -27,13 +27,16 @@ from onlineconnect.testing import SHOP_KEY, RunningRelay, running_relay
 
 
 class SlowHandlers:
-    """The real handlers with an adjustable delay before each unary answer (a slow ERP)."""
+    """The real handlers with an adjustable delay before each unary answer (a slow ERP); ``methods`` lists the
+    methods the agent was asked, in order."""
 
     def __init__(self, inner: Handlers) -> None:
         self.inner = inner
         self.delay = 0.0
+        self.methods: list[str] = []
 
     async def unary(self, call: Any, request: Any, ctx: Any) -> Any:
+        self.methods.append(call.method)
         if self.delay:
             await asyncio.sleep(self.delay)
         return await self.inner.unary(call, request, ctx)
