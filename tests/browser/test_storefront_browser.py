@@ -182,3 +182,91 @@ def test_offline_agent_gives_a_friendly_message_and_the_shop_stays_usable(page: 
         shop.start_agent()
     page.goto(f"{shop.url}/account/orders/091782005")
     assert page.locator("#order-number").inner_text() == "091782005"
+
+
+@pytest.fixture
+def visitor(browser: Any, shop: ShopStack) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on the front page; nobody signed in."""
+    context = browser.new_context(locale="de-DE")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.goto(shop.url)
+    yield pg
+    context.close()
+
+
+def track(page: Any, order_number: str, postcode: str, last_name: str = "") -> None:
+    """Fills in "Bestellung verfolgen" and sends it."""
+    page.fill("#order_number", order_number)
+    page.fill("#postcode", postcode)
+    if last_name:
+        page.fill("#last_name", last_name)
+    page.click("#track-submit")
+    page.wait_for_load_state()
+
+
+def test_guest_tracks_the_sheets_order_without_signing_in(visitor: Any) -> None:
+    """Via the header link, order 091782005 with postcode 68766 shows status, lines, DHL link, history; no prices."""
+    visitor.click("#nav-track")
+    visitor.wait_for_url(re.compile(r"/track$"))
+    assert visitor.locator("h1").text_content() == "Bestellung verfolgen"
+    shot(visitor, "11-track-form")
+    track(visitor, "091782005", "68766")
+    shot(visitor, "12-track-091782005")
+    assert visitor.locator("#order-number").inner_text() == "091782005"
+    assert visitor.locator("#order-status").inner_text() == "Ausgeliefert"
+    assert visitor.locator("#delivered-on").inner_text() == "14.07.2014"
+    articles = visitor.locator("#guest-lines tr[data-article]")
+    assert articles.count() == 5
+    assert visitor.locator("#guest-lines tr[data-article='6392'] td.state").inner_text() == "Ausgeliefert"
+    link = visitor.locator("#parcels a.tracking")
+    assert link.inner_text() == "056326500434"
+    href = link.get_attribute("href")
+    assert href.startswith("https://") and "dhl" in href and "056326500434" in href
+    assert visitor.locator("#history li").count() >= 5
+    body = visitor.locator("main").inner_text()
+    assert "€" not in body
+    assert "Rechnung (pdf)" not in body and visitor.locator("a.invoice").count() == 0
+    assert "Abmelden" not in visitor.content(), "nobody is signed in"
+
+
+def test_guest_sees_the_backordered_line_and_its_expected_date(visitor: Any, shop: ShopStack) -> None:
+    """The partly delivered 091790117, found by its delivery postcode and the name STRAUSS, shows what follows when."""
+    visitor.goto(f"{shop.url}/track")
+    track(visitor, "091790117", "10178", "STRAUSS")
+    shot(visitor, "13-track-091790117")
+    assert visitor.locator("#order-status").inner_text() == "Teilweise ausgeliefert"
+    waiting = visitor.locator("#guest-lines small.backordered").first.inner_text()
+    assert re.fullmatch(r"\d+ Stück folgen, voraussichtlich am \d\d\.\d\d\.\d{4}", waiting), waiting
+    assert visitor.locator("#parcels li").count() == 2
+
+
+def test_guest_with_a_wrong_postcode_is_told_nothing_was_found(visitor: Any) -> None:
+    """From the sign-in page's link, a wrong postcode gives the not-found sentence and the form again."""
+    visitor.click("text=Anmelden")
+    visitor.click("#signin-track")
+    track(visitor, "091805002", "12345")
+    shot(visitor, "14-track-wrong-postcode")
+    message = visitor.locator("#problem").inner_text()
+    assert message == "Keine Bestellung zu diesen Angaben gefunden. Bitte prüfen Sie Ihre Eingaben."
+    assert "Postleitzahl" not in message and "Bestellnummer" not in message, "the sentence names no field"
+    assert visitor.locator("#order_number").input_value() == "091805002"
+    assert visitor.locator("#postcode").input_value() == ""
+    assert visitor.locator("#order-status").count() == 0
+
+
+def test_guest_lookup_in_english(visitor: Any) -> None:
+    """In English: "Track your order"; the right pair shows "Delivered", a wrong postcode "No order found"."""
+    visitor.click("#lang-switch")
+    visitor.click("#nav-track")
+    assert visitor.locator("h1").text_content() == "Track your order"
+    track(visitor, "091782005", "68766")
+    shot(visitor, "15-track-english")
+    assert visitor.locator("#order-status").inner_text() == "Delivered"
+    assert visitor.locator("#delivered-on").inner_text() == "14 Jul 2014"
+    visitor.click("#track-again")
+    track(visitor, "091805002", "54321")
+    shot(visitor, "16-track-english-wrong-postcode")
+    assert (
+        visitor.locator("#problem").inner_text() == "No order found for these details. Please check what you entered."
+    )
