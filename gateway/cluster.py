@@ -20,6 +20,10 @@ Wire format (no new protobuf messages; the tunnel's own ones are reused):
   caller answers (empty) once the shop took the part — one part in flight, so a slow shop slows the agent instead
   of filling memory. A caller that gave up answers ``Oc-Gone`` and the stream is cancelled at the agent.
 
+Besides calls, replicas broadcast small news to all others (:meth:`ClusterLink.broadcast`, e.g. failed guest
+lookups on ``<prefix>.guest.failure``, :mod:`.guest_guard`): plain publish-subscribe, best effort, each message
+marked with the sending instance so a replica ignores its own.
+
 The link starts in the background and reconnects by itself: while NATS is unreachable, calls that need another
 replica fail with ``UNAVAILABLE`` and a message saying so, and calls served by this replica's own tunnels go on.
 
@@ -64,6 +68,7 @@ NO_PATH_HEADER = "Oc-No-Path"  # the serving replica had no usable tunnel after 
 ALIVE_HEADER = "Oc-Alive"  # heartbeat of a replica working on a call
 GONE_HEADER = "Oc-Gone"  # the caller no longer waits for this stream
 REPLICA_HEADER = "Oc-Replica"  # which replica answered (for logs and tests)
+FROM_HEADER = "Oc-From"  # the instance that broadcast a piece of news (it ignores its own)
 HEARTBEAT = 1.0  # seconds between heartbeats of a replica working on a call
 SILENCE = 3.5  # seconds without heartbeat or answer after which the caller takes the serving replica for dead
 _SIMPLE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -118,6 +123,7 @@ class ClusterLink:
         self._serving: dict[str, int] = {}  # reply subjects of calls served for others (for heartbeats)
         self._where = ",".join(masked(u) for u in config.servers)
         self._instance = f"{config.replica}/{uuid.uuid4().hex[:8]}"  # names may repeat; instances do not
+        self._broadcasts: dict[str, Callable[[bytes], None]] = {}  # subject suffix -> handler of others' news
         self.state = LinkState(
             where=self._where, replica=config.replica, warn_interval=config.warn_interval, on_change=on_change
         )
@@ -195,11 +201,42 @@ class ClusterLink:
         inbox = nc.new_inbox()
         await nc.subscribe(inbox + ".*", cb=self._on_answer)
         await nc.subscribe(self.presence_subject, cb=self._on_presence)
+        for suffix, handler in self._broadcasts.items():
+            await nc.subscribe(f"{self.config.subject_prefix}.{suffix}", cb=self._news_handler(handler))
         self.nc, self._inbox = nc, inbox
         self._spawn(self._heartbeats())
         log.info("cluster.connected", nats=self._where, replica=self.config.replica)
         self.state.up()
         await self._sync()
+
+    # -- news for every replica -----------------------------------------------------------------------------------
+
+    def on_broadcast(self, suffix: str, handler: Callable[[bytes], None]) -> None:
+        """Has ``handler`` called with every message another replica broadcasts under ``suffix``; call before
+        :meth:`start`."""
+        self._broadcasts[suffix] = handler
+
+    def broadcast(self, suffix: str, data: bytes) -> None:
+        """Sends ``data`` to every other replica under ``<prefix>.<suffix>``; best effort (dropped while NATS is
+        unusable, never blocks the caller)."""
+        nc = self.nc
+        if nc is None or not nc.is_connected:
+            return
+        subject = f"{self.config.subject_prefix}.{suffix}"
+
+        async def publish() -> None:
+            with contextlib.suppress(NatsError):
+                await nc.publish(subject, data, headers={FROM_HEADER: self._instance})
+
+        self._spawn(publish(), "cluster-broadcast")
+
+    def _news_handler(self, handler: Callable[[bytes], None]) -> Callable[[Msg], Any]:
+        async def on_news(msg: Msg) -> None:
+            if (msg.headers or {}).get(FROM_HEADER) == self._instance:
+                return
+            handler(msg.data)
+
+        return on_news
 
     async def _on_error(self, exc: Exception) -> None:
         # The client reports every failed (re)connect here and retries by itself: _watch warns, periodically.

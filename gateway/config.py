@@ -41,6 +41,16 @@ Example (``deploy/demo/gateway.toml`` is a complete one)::
     ping_interval_seconds = 1.0               # own pings to NATS: round-trip time, presence of other replicas
     ping_timeout_seconds = 2.0                # a ping unanswered this long: NATS is in trouble (warned, named)
     warn_interval_seconds = 30.0              # repeat the warning this often while NATS is unusable
+
+    [guest_lookup]                            # OrderService/LookupGuestOrder against guessing (docs/security.md)
+    max_failures = 5                          # NOT_FOUND answers for one order number …
+    failure_window_seconds = 900              # … within this time lock that order number …
+    lock_seconds = 900                        # … for this long (NOT_FOUND to everyone, the agent is not asked)
+    shop_rate_limit = { per_second = 2, burst = 20 }        # per shop key, this RPC only; false: none
+    ip_rate_limit = { per_second = 0.0167, burst = 10 }     # per customer IP (x-customer-ip); false: none
+    ipv6_prefix_length = 64                   # IPv6 addresses count per network of this size
+    max_tracked_orders = 100000               # order numbers with failures remembered (oldest forgotten first)
+    max_tracked_ips = 100000                  # customer IPs with a rate-limit bucket (oldest forgotten first)
 """
 
 from __future__ import annotations
@@ -65,6 +75,33 @@ class RateLimit:
 
 
 DEFAULT_SHOP_RATE_LIMIT = RateLimit(per_second=200.0, burst=400)
+DEFAULT_GUEST_SHOP_RATE_LIMIT = RateLimit(per_second=2.0, burst=20)
+DEFAULT_GUEST_IP_RATE_LIMIT = RateLimit(per_second=1 / 60, burst=10)
+
+
+@dataclass(frozen=True)
+class GuestLookupConfig:
+    """The guards of the guest order lookup (``[guest_lookup]``); see :mod:`.guest_guard` and docs/security.md.
+
+    Attributes:
+        max_failures: NOT_FOUND answers for one (tenant, order number) within ``failure_window`` that lock it.
+        failure_window: Seconds a failure counts.
+        lock_seconds: Seconds a locked order number answers NOT_FOUND to everyone without asking the agent.
+        shop_rate_limit: Token bucket per shop key for this RPC alone; None: no limit.
+        ip_rate_limit: Token bucket per customer IP (``x-customer-ip``); None: no limit.
+        ipv6_prefix_length: IPv6 addresses are counted per network of this prefix length (one subscriber's).
+        max_tracked_orders: Order numbers remembered at most (failures, locks); the least recently touched go first.
+        max_tracked_ips: Customer IPs with a bucket at most; the least recently seen go first.
+    """
+
+    max_failures: int = 5
+    failure_window: float = 900.0
+    lock_seconds: float = 900.0
+    shop_rate_limit: RateLimit | None = DEFAULT_GUEST_SHOP_RATE_LIMIT
+    ip_rate_limit: RateLimit | None = DEFAULT_GUEST_IP_RATE_LIMIT
+    ipv6_prefix_length: int = 64
+    max_tracked_orders: int = 100_000
+    max_tracked_ips: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -195,6 +232,7 @@ class GatewayConfig:
     shop_buffer_bytes: int = 64 * 1024 * 1024  # answers written to shops and not yet read, whole gateway
     shop_buffer_bytes_per_key: int = 8 * 1024 * 1024  # … per shop key
     drain_grace: float = 10.0  # seconds a stopping gateway gives its agents to move and its calls to finish
+    guest_lookup: GuestLookupConfig = field(default_factory=GuestLookupConfig)
 
     def printable(self) -> dict[str, object]:
         """The effective configuration with secrets masked (``--print-config``)."""
@@ -267,6 +305,16 @@ class GatewayConfig:
                 for a in self.agents.values()
             ],
             "operators": [{"name": o.name, "token_sha256": o.token_sha256[:8] + "…"} for o in self.operators.values()],
+            "guest_lookup": {
+                "max_failures": self.guest_lookup.max_failures,
+                "failure_window_seconds": self.guest_lookup.failure_window,
+                "lock_seconds": self.guest_lookup.lock_seconds,
+                "shop_rate_limit": g.__dict__ if (g := self.guest_lookup.shop_rate_limit) else None,
+                "ip_rate_limit": i.__dict__ if (i := self.guest_lookup.ip_rate_limit) else None,
+                "ipv6_prefix_length": self.guest_lookup.ipv6_prefix_length,
+                "max_tracked_orders": self.guest_lookup.max_tracked_orders,
+                "max_tracked_ips": self.guest_lookup.max_tracked_ips,
+            },
         }
 
 
@@ -373,6 +421,23 @@ def _rate_limit(sec: Section, name: str, default: RateLimit | None = None) -> Ra
     return RateLimit(per_second=per_second, burst=burst)
 
 
+def _guest_lookup(root: Section) -> GuestLookupConfig:
+    """The ``[guest_lookup]`` table; every key optional (safe defaults)."""
+    sec = root.table("guest_lookup")
+    cfg = GuestLookupConfig(
+        max_failures=sec.int("max_failures", 5, min=1, max=1000),
+        failure_window=sec.float("failure_window_seconds", 900.0, min=0.001, max=7 * 86400),
+        lock_seconds=sec.float("lock_seconds", 900.0, min=0.001, max=7 * 86400),
+        shop_rate_limit=_rate_limit(sec, "shop_rate_limit", DEFAULT_GUEST_SHOP_RATE_LIMIT),
+        ip_rate_limit=_rate_limit(sec, "ip_rate_limit", DEFAULT_GUEST_IP_RATE_LIMIT),
+        ipv6_prefix_length=sec.int("ipv6_prefix_length", 64, min=1, max=128),
+        max_tracked_orders=sec.int("max_tracked_orders", 100_000, min=1, max=10**7),
+        max_tracked_ips=sec.int("max_tracked_ips", 100_000, min=1, max=10**7),
+    )
+    sec.reject_unknown()
+    return cfg
+
+
 def parse_gateway_config(root: Section) -> GatewayConfig:
     """Builds a GatewayConfig from a loaded TOML root, raising ConfigError on anything invalid."""
     server = root.table("server", required=True)
@@ -416,6 +481,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
     metrics.reject_unknown()
     cluster = _cluster(root)
     http = _http(root, server_insecure=insecure, tls=tls_cert is not None and tls_key is not None)
+    guest_lookup = _guest_lookup(root)
 
     tenants: dict[str, TenantConfig] = {}
     tsec = root.table("tenants", required=True)
@@ -514,6 +580,7 @@ def parse_gateway_config(root: Section) -> GatewayConfig:
         shop_buffer_bytes=unread_mib * 1024 * 1024,
         shop_buffer_bytes_per_key=unread_mib_shop * 1024 * 1024,
         drain_grace=drain_grace,
+        guest_lookup=guest_lookup,
     )
 
 

@@ -155,6 +155,12 @@ class ConnectDoor:
         """GetReorderItems."""
         return await self._unary("GetReorderItems", request, ctx, orders_pb2.GetReorderItemsResponse)
 
+    async def lookup_guest_order(
+        self, request: orders_pb2.LookupGuestOrderRequest, ctx: RequestContext[Any, Any], /
+    ) -> orders_pb2.LookupGuestOrderResponse:
+        """LookupGuestOrder."""
+        return await self._unary("LookupGuestOrder", request, ctx, orders_pb2.LookupGuestOrderResponse)
+
     # StockService
 
     async def get_store_stock(

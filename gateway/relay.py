@@ -8,6 +8,8 @@ headers, the caller's timeout — and hands it to :meth:`Relay.unary` or :meth:`
 2. authenticates the shop key and checks its RPC scope (the tenant comes from the key, never from the request);
 3. checks the request's size and decodes it once (malformed bytes: ``INVALID_ARGUMENT``);
 4. admits it: rate limits per key and per customer, and the memory budget of unread answers (:mod:`.budget`);
+   a guest order lookup also passes its own guards (:mod:`.guest_guard`: limits per shop and customer IP, and
+   the lockout of an order number after repeated failures), which see the agent's answer too;
 5. answers cacheable stock calls from the tenant's cache, else forwards to one of the tenant's agents over this
    replica's tunnels (one retry on another agent), or to a replica that has one (the cluster link). The
    in-flight caps per tenant and per shop are held while the agent works on the call.
@@ -35,14 +37,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 
 from onlineconnect.calls import Call
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, OnlineConnectError, Unavailable, status_from_int
 from onlineconnect.v1 import tunnel_pb2
 
+from . import guest_guard
 from .auth import Authenticator
 from .budget import ByteBudget
 from .config import GatewayConfig, ShopCredential
+from .guest_guard import GuestGuard
 from .ratelimit import Admission, decode_request
 from .registry import Registry
 from .stock_cache import CachePolicy, StockCache, cache_key
@@ -116,6 +121,7 @@ class ShopCall:
         shop: Set by the relay: the shop key's credential.
         deadline: Set by the relay: event-loop time by which the call must have ended (default and cap applied).
         cache_control: Set by the relay: the HTTP ``Cache-Control`` the answer may carry.
+        request: Set by the relay: the decoded request.
     """
 
     call: Call
@@ -129,6 +135,7 @@ class ShopCall:
     shop: ShopCredential | None = None
     deadline: float = 0.0
     cache_control: str = ORDER_CACHE_CONTROL
+    request: Message | None = None  # set by the relay: the decoded request
     started: float = field(init=False)
     counted: bool = False  # the observer was told it started (the in-flight gauge)
     ended: bool = False
@@ -164,6 +171,7 @@ class Relay:
         self.registry = registry
         self.observe = observe
         self.admission = Admission(config)
+        self.guest = GuestGuard(config.guest_lookup)
         self.budget = ByteBudget(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
         self.cluster: ClusterLink | None = None  # set by the server when [cluster] is configured
         self.accepting = True  # False while the replica drains: new shop calls go elsewhere
@@ -349,7 +357,7 @@ class Relay:
         shop = self.authenticate(sc)
         if len(sc.payload) > MAX_SHOP_REQUEST_BYTES:
             raise InvalidArgument(f"request of {len(sc.payload)} bytes exceeds the limit of {MAX_SHOP_REQUEST_BYTES}")
-        message = decode_request(sc.call, sc.payload)
+        message = sc.request = decode_request(sc.call, sc.payload)
         self.admission.admit(shop, message)
         self.budget.admit(shop.key_sha256, shop.name)
         self._check_accepting()
@@ -380,6 +388,10 @@ class Relay:
 
         if sc.call.cacheable and self.cache.policy(sc.tenant).enabled:
             return await self._forward_cached(sc.call, sc.payload, sc.tenant, forward)
+        if sc.call.method == guest_guard.METHOD:
+            assert sc.shop is not None
+            order_number = str(getattr(sc.request, "order_number", ""))
+            return await self.guest.run(sc.tenant, sc.shop.key_sha256, sc.shop.name, order_number, sc.metadata, forward)
         return await forward()
 
     async def stream(self, sc: ShopCall) -> AsyncIterator[bytes]:

@@ -66,6 +66,7 @@ def apply_config(server: GatewayServer, config: GatewayConfig) -> list[str]:
     server.auth.update(config)
     server.relay.config = config
     server.relay.admission.update(config)
+    server.relay.guest.update(config.guest_lookup)
     server.relay.budget.update(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
     for t in config.tenants.values():
         server.relay.cache.set_policy(

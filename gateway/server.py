@@ -27,6 +27,7 @@ from .auth import Authenticator
 from .config import GatewayConfig
 from .connect import TunnelEndpoint
 from .drain import drain
+from .guest_guard import GuestCollector, share_failures
 from .health import GatewayHealth
 from .http_door import HttpDoor
 from .http_server import HttpListener
@@ -137,6 +138,8 @@ class GatewayServer:
 
             self.cluster = self.relay.cluster = ClusterLink(config.cluster, self.relay, on_change=self._cluster_changed)
             self.metrics.watch_cluster(self.cluster)
+            share_failures(self.relay.guest, self.cluster)  # guest lookup lockouts count every replica's failures
+        self.metrics.registry.register(GuestCollector(self.relay.guest))
         self.metrics.watch_reach(self.reachable)
         self.reloader = Reloader(self)  # file changes, SIGHUP (see __main__) and key retirement
         self.server: grpc.aio.Server | None = None
