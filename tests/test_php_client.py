@@ -2,8 +2,9 @@
 
 Two gateways are started: one with the demo agent connected, and one whose tenant has no agent (every call there
 answers UNAVAILABLE). The first also knows two extra shop keys: one that may call GetStoreStock only
-(PERMISSION_DENIED) and one with a per-customer limit of one call (RESOURCE_EXHAUSTED). PHPUnit gets the
-addresses and keys through environment variables (clients/php/tests/bootstrap.php lists them).
+(PERMISSION_DENIED) and one with a per-customer limit of one call (RESOURCE_EXHAUSTED); its guest order lookup
+allows few calls per customer IP. PHPUnit gets the addresses and keys through environment variables
+(clients/php/tests/bootstrap.php lists them).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "clients" / "php"
 DENIED_KEY = "php-denied-key"
 LIMITED_KEY = "php-limited-key"
+GUEST_IP_BURST = 3  # guest lookups per customer IP on the live gateway before RESOURCE_EXHAUSTED
+WRONG_POSTCODE = "XQ7 9ZZ"  # the postcode GuestLookupTest.php sends in its wrong pair
 
 PHP = shutil.which("php")
 PHPUNIT = shutil.which("phpunit")
@@ -70,6 +73,9 @@ name = "php-limited"
 tenant = "demo"
 key_sha256 = "{_sha(LIMITED_KEY)}"
 customer_rate_limit = {{ per_second = 0.001, burst = 1 }}
+
+[guest_lookup]
+ip_rate_limit = {{ per_second = 0.001, burst = {GUEST_IP_BURST} }}
 """
 
 
@@ -131,6 +137,7 @@ def test_phpunit_suite_against_real_gateways(tmp_path: Path) -> None:
                 "OC_BASE_URL_NO_AGENT": offline.http,
                 "OC_DENIED_KEY": DENIED_KEY,
                 "OC_LIMITED_KEY": LIMITED_KEY,
+                "OC_GUEST_IP_BURST": str(GUEST_IP_BURST),
             },
         )
         assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
@@ -143,3 +150,10 @@ def test_phpunit_suite_against_real_gateways(tmp_path: Path) -> None:
         failed = [e for e in read_events(offline.gateway_log) if e.get("event") == "call.failed"]
         retried = [e for e in failed if e.get("request_id") == "php-retry-1"]
         assert [(e["protocol"], e["code"]) for e in retried] == [("connect", "UNAVAILABLE")] * 2, retried
+        # The guest lookup's UNAVAILABLE was sent once; its wrong postcode is in no log line of either process.
+        guest = [e for e in read_events(offline.gateway_log) if e.get("request_id") == "php-guest-offline-1"]
+        assert [e["code"] for e in guest if e.get("event") == "call.failed"] == ["UNAVAILABLE"], guest
+        wrong = [e for e in read_events(live.gateway_log) if e.get("request_id") == "php-guest-wrong-1"]
+        assert any(e.get("code") == "NOT_FOUND" for e in wrong), wrong
+        for log in (live.gateway_log, live.agent_log):
+            assert WRONG_POSTCODE not in log.read_text(), log.name

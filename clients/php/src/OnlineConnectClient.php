@@ -27,7 +27,7 @@ use OnlineConnect\Client\Model\StoreStockResult;
 
 /**
  * The Online Connect API over HTTP/JSON (the Connect protocol): order history, order detail, invoice PDFs,
- * reorder and branch-store stock, live from the merchant's ERP.
+ * reorder, guest order lookup and branch-store stock, live from the merchant's ERP.
  *
  *     $client = new OnlineConnectClient('https://relay.example.com', getenv('OC_API_KEY'));
  *     try {
@@ -40,8 +40,9 @@ use OnlineConnect\Client\Model\StoreStockResult;
  *
  * Create one client per PHP process (or per request under php-fpm) and make every call through it: it keeps one
  * connection open. Every call is a read, has a time budget (the client's $timeout unless CallOptions says
- * otherwise) and is retried once, within that budget, when it fails with UNAVAILABLE. Failures throw one
- * OnlineConnectException subclass per Connect error code (see Exception/).
+ * otherwise) and is retried once, within that budget, when it fails with UNAVAILABLE — except lookupGuestOrder(),
+ * whose every attempt counts against guessing limits (see there). Failures throw one OnlineConnectException subclass
+ * per Connect error code (see Exception/).
  */
 final class OnlineConnectClient
 {
@@ -189,6 +190,66 @@ final class OnlineConnectClient
             'language' => $language,
         ]), $options);
         return $this->read(self::ORDERS . 'GetOrder', fn () => Order::fromJson(Json::obj($json, 'order') ?? []));
+    }
+
+    /**
+     * Order status for a customer without a shop account, "Bestellung verfolgen" (LookupGuestOrder): the order
+     * number from the confirmation letter or invoice and the postcode of the invoice or delivery address answer a
+     * reduced view of that one order — status, dates, lines with their delivery state, parcels with tracking links,
+     * expected delivery dates, history. No prices (summary total, line prices and the totals are null), no
+     * documents, no returns, no reorder data; groups the merchant hides are empty too.
+     *
+     *     try {
+     *         $order = $client->lookupGuestOrder($_POST['order'], $_POST['postcode'], $_SERVER['REMOTE_ADDR']);
+     *     } catch (NotFoundException) {
+     *         // "No order found for these details": never say which field was wrong
+     *     } catch (ResourceExhaustedException $e) {
+     *         // too many attempts: "please try again later" ($e->retryAfter seconds)
+     *     }
+     *
+     * A wrong pair throws NotFoundException exactly like an unknown order number. Every attempt counts against the
+     * gateway's guessing limits (failures per order number, calls per customer IP and per shop; beyond them
+     * NotFoundException for a locked order number or ResourceExhaustedException), so this call is never retried on
+     * an answer — not on NOT_FOUND, not on an UNAVAILABLE the gateway sends. The one retry, when $retryUnavailable is
+     * on, is for a gateway that could not be reached at all (host not resolved, connection refused): that request
+     * never left this machine.
+     *
+     * @param string $orderNumber the order number as the customer typed it ("091782005")
+     * @param string $postcode as typed; the agent ignores spaces and case ("68 766" = "68766")
+     * @param string $customerIp the IP address of the customer's browser (REMOTE_ADDR, or the client address your
+     *     reverse proxy reports), sent as x-customer-ip for the per-IP limit; never your server's own address
+     * @param string $lastName optional; when given it must match too (case and umlauts folded: "Müller" = "MUELLER")
+     * @param string $email optional; when given and the ERP has one, it must match too
+     * @throws \InvalidArgumentException if $customerIp is not an IPv4 or IPv6 address (nothing is sent)
+     */
+    public function lookupGuestOrder(
+        string $orderNumber,
+        #[\SensitiveParameter] string $postcode,
+        string $customerIp,
+        #[\SensitiveParameter] string $lastName = '',
+        #[\SensitiveParameter] string $email = '',
+        Language $language = Language::UNSPECIFIED,
+        ?CallOptions $options = null,
+    ): Order {
+        if (filter_var($customerIp, FILTER_VALIDATE_IP) === false) {
+            throw new \InvalidArgumentException("customerIp must be an IPv4 or IPv6 address, got '$customerIp'");
+        }
+        $procedure = self::ORDERS . 'LookupGuestOrder';
+        $json = $this->unary(
+            $procedure,
+            self::message([
+                'orderNumber' => $orderNumber,
+                'postcode' => $postcode,
+                'lastName' => $lastName,
+                'email' => $email,
+                'language' => $language,
+            ]),
+            $options,
+            ['X-Customer-Ip: ' . $customerIp],
+            static fn (OnlineConnectException $e): bool => $e->getPrevious() instanceof TransportException
+                && $e->getPrevious()->neverSent(),
+        );
+        return $this->read($procedure, fn () => Order::fromJson(Json::obj($json, 'order') ?? []));
     }
 
     /**
@@ -430,9 +491,18 @@ final class OnlineConnectClient
      * A unary Connect call with a JSON body; returns the answer's JSON object.
      *
      * @param array<string, mixed> $message
+     * @param list<string> $extraHeaders "Name: value" lines sent with this call
+     * @param (callable(OnlineConnectException): bool)|null $mayRetry whether an UNAVAILABLE failure may be retried;
+     *     null: always
      * @return array<string, mixed>
      */
-    private function unary(string $procedure, array $message, ?CallOptions $options): array
+    private function unary(
+        string $procedure,
+        array $message,
+        ?CallOptions $options,
+        array $extraHeaders = [],
+        ?callable $mayRetry = null,
+    ): array
     {
         $requestId = $this->requestId($options);
         $body = Json::encode($message);
@@ -440,9 +510,9 @@ final class OnlineConnectClient
             $procedure,
             $requestId,
             $options?->timeout ?? $this->timeout,
-            function (float $budget) use ($procedure, $requestId, $body): array {
+            function (float $budget) use ($procedure, $requestId, $body, $extraHeaders): array {
                 $url = $this->baseUrl . '/' . $procedure;
-                $headers = ['Content-Type: application/json'];
+                $headers = ['Content-Type: application/json', ...$extraHeaders];
                 $r = $this->send('POST', $url, $headers, $body, $budget, $requestId, $procedure);
                 if ($r->status !== 200) {
                     throw $this->errorFromResponse($procedure, $requestId, $r);
@@ -457,17 +527,17 @@ final class OnlineConnectClient
                     throw $this->protocolError($procedure, $requestId, $r, $e->getMessage());
                 }
             },
-            static fn (): bool => true,
+            $mayRetry ?? static fn (): bool => true,
         );
     }
 
     /**
      * Runs $attempt with the call's remaining budget; on UNAVAILABLE waits a little and runs it once more, if
-     * retries are on, $mayRetry() agrees and enough of the budget is left.
+     * retries are on, $mayRetry($e) agrees and enough of the budget is left.
      *
      * @template T
      * @param callable(float): T $attempt
-     * @param callable(): bool $mayRetry
+     * @param callable(OnlineConnectException): bool $mayRetry
      * @return T
      */
     private function withRetry(
@@ -486,7 +556,7 @@ final class OnlineConnectClient
             } catch (OnlineConnectException $e) {
                 $pause = $this->retryBackoff * (0.5 + mt_rand() / mt_getrandmax());
                 $left = $deadline - hrtime(true) / 1e9;
-                $retry = $e instanceof UnavailableException && $this->retryUnavailable && $n === 1 && $mayRetry()
+                $retry = $e instanceof UnavailableException && $this->retryUnavailable && $n === 1 && $mayRetry($e)
                     && $left - $pause > 0.05;
                 if (!$retry) {
                     throw $n === 1 ? $e : $e->withAttempts($n);

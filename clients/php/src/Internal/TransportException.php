@@ -16,4 +16,17 @@ final class TransportException extends \RuntimeException
     {
         return $this->getCode() === CURLE_OPERATION_TIMEDOUT;
     }
+
+    /**
+     * True if the request cannot have left this machine: the host (or proxy) name did not resolve or the connection
+     * was refused. A lost connection or a timeout may have come after the request was sent.
+     */
+    public function neverSent(): bool
+    {
+        return in_array(
+            $this->getCode(),
+            [CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT],
+            true,
+        );
+    }
 }
