@@ -62,6 +62,10 @@ bench-all: $(VENV)/.installed ## Every benchmark, one after another (relay, WAN,
 soak: $(VENV)/.installed ## 30 minutes of mixed load at 70 % of capacity with reconnects: RSS, fds, tasks, threads of gateway and agent (bench/results/soak-latest.*)
 	$(PY) bench/soak.py --minutes 30
 
+.PHONY: profile
+profile: $(VENV)/.installed ## Flame graphs and busy-time shares of gateway and agent for GetOrder/GetStoreStock at concurrency 1 (py-spy)
+	$(PY) bench/profile_c1.py
+
 .PHONY: bench-bounds
 bench-bounds: $(VENV)/.installed ## Gateway memory with 1,500 answers to shops that never read, budget on vs. off
 	$(PY) bench/bounds_bench.py
