@@ -1,0 +1,79 @@
+"""The guest lookup's lockout across gateway replicas linked through a real NATS server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+from test_relay_demo import make_handlers
+
+from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
+
+from cluster_stack import SHOP_AUTH, Stack, nats_server, running_stack
+
+SHEET, POSTCODE = "091782005", "68766"
+
+
+async def lookup(stack: Stack, replica: int, postcode: str, ip: str) -> tuple[str, str]:
+    """LookupGuestOrder of the sheet's order on ``replica``: (code name, details)."""
+    stub = orders_pb2_grpc.OrderServiceStub(stack.channel(replica))
+    req = orders_pb2.LookupGuestOrderRequest(order_number=SHEET, postcode=postcode)
+    try:
+        await stub.LookupGuestOrder(req, metadata=(*SHOP_AUTH, ("x-customer-ip", ip)), timeout=5)
+    except grpc.aio.AioRpcError as exc:
+        return exc.code().name, exc.details() or ""
+    return "OK", ""
+
+
+async def test_failures_spread_over_two_replicas_lock_the_order_on_both(tmp_path: Path) -> None:
+    """3 wrong postcodes on replica 1 and 2 on replica 2 (from different IPs) lock the order number: the right
+    postcode then gets NOT_FOUND "order not found" on either replica."""
+    create_demo_erp(tmp_path / "erp" / "erp.db", tmp_path / "erp" / "archive")
+    handlers = make_handlers(tmp_path / "erp")
+    with nats_server(tmp_path) as nats:
+        async with running_stack(nats.url) as stack:
+            await stack.add_agent("a", handlers, [0, 1])
+            await stack.wait_subscribed(0)
+            await stack.wait_subscribed(1)
+            assert await lookup(stack, 0, POSTCODE, "203.0.113.1") == ("OK", "")
+            guards = [g.relay.guest for g in stack.gateways]
+            for i, postcode in enumerate(("11111", "22222", "33333")):
+                assert (await lookup(stack, 0, postcode, f"203.0.113.{10 + i}"))[0] == "NOT_FOUND"
+            async with asyncio.timeout(10):  # the news travels through NATS
+                while guards[1].counts.remote_failures < 3:
+                    await asyncio.sleep(0.01)
+            for i, postcode in enumerate(("44444", "55555")):
+                assert (await lookup(stack, 1, postcode, f"198.51.100.{10 + i}"))[0] == "NOT_FOUND"
+            assert guards[1].locked("demo", SHEET)
+            async with asyncio.timeout(10):
+                while not guards[0].locked("demo", SHEET):
+                    await asyncio.sleep(0.01)
+            for replica in (0, 1):
+                assert await lookup(stack, replica, POSTCODE, "192.0.2.1") == ("NOT_FOUND", "order not found")
+            assert sum(g.counts.outcomes["locked"] for g in guards) == 2
+    handlers.close()
+
+
+async def test_a_single_replica_counts_only_its_own_failures(tmp_path: Path) -> None:
+    """Without NATS each replica counts alone: four failures on each of two unlinked replicas lock neither."""
+    create_demo_erp(tmp_path / "erp" / "erp.db", tmp_path / "erp" / "archive")
+    handlers = make_handlers(tmp_path / "erp")
+    async with running_stack(None) as stack:
+        await stack.add_agent("a", handlers, [0, 1])
+        for replica in (0, 1):
+            for i in range(4):
+                assert (await lookup(stack, replica, f"1000{i}", f"203.0.113.{i}"))[0] == "NOT_FOUND"
+        assert await lookup(stack, 0, POSTCODE, "192.0.2.1") == ("OK", "")
+    handlers.close()
+
+
+@pytest.mark.parametrize("data", [b"", b"{}", b'{"tenant": 1, "order": "x"}', b"\xff"])
+def test_malformed_failure_news_is_ignored(data: bytes) -> None:
+    """A malformed failure message from NATS is dropped, never counted."""
+    from onlineconnect.gateway.guest_guard import decode_failure, encode_failure
+
+    assert decode_failure(data) is None
+    assert decode_failure(encode_failure("demo", "91782005")) == ("demo", "91782005")
