@@ -159,6 +159,20 @@ def test_full_order_of_the_same_customer_has_what_the_guest_view_hides(queries: 
     assert full.summary.total.amount_minor == 11445 and full.documents and full.summary.reorderable
 
 
+def test_guest_settings_are_read_from_the_orders_table(tmp_path: Path) -> None:
+    """[orders.guest] flags are read with their defaults; an unknown key or a non-boolean names the key."""
+    from onlineconnect.errors import ConfigError
+
+    table = {"archive_root": str(tmp_path), "guest": {"show_prices": True, "require_last_name": True}}
+    settings = OrderSettings.from_table(table, "agent.toml")
+    assert settings.guest == GuestView(show_prices=True, require_last_name=True)
+    assert OrderSettings.from_table({"archive_root": str(tmp_path)}, "agent.toml").guest == GuestView()
+    with pytest.raises(ConfigError, match=r"orders\.guest\.show_names"):
+        OrderSettings.from_table({"archive_root": str(tmp_path), "guest": {"show_names": True}}, "agent.toml")
+    with pytest.raises(ConfigError, match=r"orders\.guest\.enabled must be true or false"):
+        OrderSettings.from_table({"archive_root": str(tmp_path), "guest": {"enabled": "yes"}}, "agent.toml")
+
+
 def test_expected_dates_lines_and_prices_follow_the_guest_settings(tmp_path: Path) -> None:
     """The merchant's [orders.guest] flags decide what the guest view shows, within the visibility settings."""
     base = OrderSettings(archive_root=tmp_path / "archive")
@@ -179,6 +193,11 @@ def test_expected_dates_lines_and_prices_follow_the_guest_settings(tmp_path: Pat
     order = lookup(q, "091790117", "68766")
     assert not order.lines and not order.shipments and not order.history
     assert order.summary.status == orders_pb2.ORDER_STATUS_PARTIALLY_DELIVERED
+
+    q.settings = dataclasses.replace(base, guest=GuestView(require_last_name=True))
+    with pytest.raises(InvalidArgument, match="last_name"):
+        lookup(q, SHEET, SHEET_POSTCODE)
+    assert lookup(q, SHEET, SHEET_POSTCODE, last_name="Mustermann").summary.order_number == SHEET
 
     q.settings = dataclasses.replace(base, guest=GuestView(enabled=False))
     with pytest.raises(PermissionDenied):

@@ -289,6 +289,10 @@ async def test_lockout_over_both_doors_then_open_again(stack: tuple[HttpStack, C
     assert r.status_code == 404 and r.json() == {"code": "not_found", "message": "order not found"}
     assert handlers.lookups == asked  # the lock answered, the agent was not asked
     assert s.gateway.relay.guest.counts.outcomes["locked"] >= 2
+    metrics = s.gateway.metrics.render().decode()
+    assert 'onlineconnect_gateway_guest_lookups_total{outcome="locked"} 2.0' in metrics
+    assert "onlineconnect_gateway_guest_locks_total 1.0" in metrics
+    assert "onlineconnect_gateway_guest_locked_orders 1.0" in metrics
     await asyncio.sleep(LOCK_SECONDS + 0.1)
     assert (await grpc_lookup(s, SHEET, POSTCODE, ip="198.51.100.23"))[0] == "OK"
 

@@ -132,6 +132,17 @@ def check_reorder(body: bytes, _: Path) -> None:
     assert "6392" in [field(i, "article_number") for i in items]
 
 
+def check_guest_lookup(body: bytes, _: Path) -> None:
+    """The sheet's order in the guest view: status, lines and parcel, no amounts, no documents."""
+    order = field(json.loads(body), "order")
+    summary = field(order, "summary")
+    assert field(summary, "order_number") in {"091782005", "291782005"}
+    assert field(summary, "status") == "ORDER_STATUS_DELIVERED"
+    assert "Ochsenziemer XL" in [field(line, "description") for line in field(order, "lines")]
+    assert field(field(order, "shipments")[0], "parcel_number") == "056326500434"
+    assert field(summary, "total") is None and field(order, "documents") is None
+
+
 def check_store_stock(body: bytes, _: Path) -> None:
     """The polo shirt's per-store stock (nearest first when a postcode was given)."""
     answer = json.loads(body)
@@ -192,6 +203,7 @@ def checker(command: str) -> tuple[str, Check]:
         ("GetOrder", check_get_order),
         ("GetInvoicePdf", check_invoice_stream),
         ("GetReorderItems", check_reorder),
+        ("LookupGuestOrder", check_guest_lookup),
         ("BatchGetStoreStock", check_batch),
         ("GetStoreStock", check_store_stock_near),
     ):
@@ -215,13 +227,14 @@ def run(command: str, folder: Path) -> bytes:
 
 
 def test_readme_has_a_curl_line_for_every_rpc_and_the_pdf_download() -> None:
-    """README.md shows curl for all six RPCs, the GET form, the PDF download and the OpenAPI document."""
+    """README.md shows curl for all seven RPCs, the GET form, the PDF download and the OpenAPI document."""
     covered = {checker(c)[0] for c in readme_commands()}
     assert covered == {
         "ListOrders",
         "GetOrder",
         "GetInvoicePdf",
         "GetReorderItems",
+        "LookupGuestOrder",
         "GetStoreStock",
         "GetStoreStock (GET)",
         "BatchGetStoreStock",

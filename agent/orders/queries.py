@@ -244,6 +244,8 @@ class OrderQueries:
         if not guest_view.enabled:
             raise PermissionDenied("this merchant does not offer the guest order lookup")
         query = guest.check_request(req)
+        if guest_view.require_last_name and not query.last_name:
+            raise InvalidArgument("last_name is required: this merchant's guest order lookup asks for the last name")
         # The lookup query runs for unknown numbers and wrong pairs alike; only a match reads the order itself.
         rows = self._fetch(specs.GUEST, {"order_number": query.order_number}, ctx)
         customer = guest.matching_customer(query, rows)

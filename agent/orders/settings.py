@@ -23,6 +23,7 @@ Example::
     show_shipments = true        # parcels with tracking links
     show_status_history = true
     show_expected_dates = true   # expected delivery dates of open lines
+    require_last_name = false    # true: the last name must be given too (far harder to guess)
 
     [orders.carriers]            # tracking page per carrier code, {id} is the parcel number; "" disables a link
     DHL = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?lang=de&idc={id}"
@@ -103,6 +104,8 @@ class GuestView:
         show_shipments: Parcels, parcel numbers and tracking links.
         show_status_history: The status event history.
         show_expected_dates: Expected delivery dates of lines not yet delivered.
+        require_last_name: Refuse lookups without ``last_name`` (INVALID_ARGUMENT): postcode and last name together
+            are far harder to guess than a postcode alone.
     """
 
     enabled: bool = True
@@ -111,6 +114,7 @@ class GuestView:
     show_shipments: bool = True
     show_status_history: bool = True
     show_expected_dates: bool = True
+    require_last_name: bool = False
 
 
 @dataclass(frozen=True)
