@@ -15,14 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import pytest
 import structlog
 from browser.stack import ShopStack, running_shop
 
 from onlineconnect.agent.erp.demo.stock_seed import variant_skus
+from onlineconnect.gateway.config import GuestLookupConfig, RateLimit
 from onlineconnect.storefront import texts
 from onlineconnect.storefront.catalogue import PRODUCTS
 from onlineconnect.storefront.cookies import COOKIE, CartLine, Session, Signer
+from onlineconnect.testing import SHOP_KEY
+from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
 
 @dataclass
@@ -66,10 +70,14 @@ class Buyer:
         return self.get("/track", fields | ({"last_name": last_name} if last_name else {}))
 
 
+#: Every visitor of these tests comes from 127.0.0.1: the shared shop's per-IP limit of guest lookups is generous.
+ROOMY = GuestLookupConfig(ip_rate_limit=RateLimit(per_second=10.0, burst=100))
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopStack]:
     """Demo ERP, gateway, agent and storefront, shared by the module's tests."""
-    with running_shop(tmp_path_factory.mktemp("shop")) as stack:
+    with running_shop(tmp_path_factory.mktemp("shop"), guest_lookup=ROOMY) as stack:
         yield stack
 
 
@@ -333,6 +341,54 @@ def test_missing_fields_are_asked_for_without_asking_the_erp(shop: ShopStack) ->
     page = Buyer(shop.url).track("091782005", "")
     assert page.status == 400 and problem(page) == "Bitte geben Sie Bestellnummer und Postleitzahl an."
     assert shop.handlers.methods == []
+
+
+def lookup_from(address: str, customer_ip: str) -> grpc.StatusCode:
+    """The status of a guest lookup of the sheet's order sent straight to the gateway with ``customer_ip``."""
+    with grpc.insecure_channel(address) as channel:
+        stub = orders_pb2_grpc.OrderServiceStub(channel)  # type: ignore[no-untyped-call]
+        request = orders_pb2.LookupGuestOrderRequest(order_number="091782005", postcode="68766")
+        metadata = (("authorization", f"Bearer {SHOP_KEY}"), ("x-customer-ip", customer_ip))
+        try:
+            stub.LookupGuestOrder(request, metadata=metadata, timeout=10)
+        except grpc.RpcError as exc:
+            return exc.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def test_too_many_attempts_from_the_visitors_ip(tmp_path: Path) -> None:
+    """Beyond the gateway's per-IP limit the page says "Zu viele Versuche"; the limit counted the visitor's address.
+
+    The storefront sends the visitor's address (127.0.0.1 here) as x-customer-ip: a direct call with that address
+    finds its bucket spent, a call with another address is answered.
+    """
+    tight = GuestLookupConfig(ip_rate_limit=RateLimit(per_second=0.001, burst=2))
+    with running_shop(tmp_path, guest_lookup=tight) as stack:
+        visitor = Buyer(stack.url)
+        assert visitor.track("091782005", "68766").status == 200
+        assert visitor.track("091805002", "12345").status == 404
+        german = visitor.track("091782005", "68766")
+        english = visitor.track("091782005", "68766", lang="en")
+        assert german.status == english.status == 429
+        assert problem(german) == "Zu viele Versuche. Bitte versuchen Sie es später erneut."
+        assert problem(english) == "Too many attempts. Please try again later."
+        assert 'name="postcode"' in german.text
+        assert lookup_from(stack.relay.address, "127.0.0.1") == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert lookup_from(stack.relay.address, "203.0.113.9") == grpc.StatusCode.OK
+
+
+def test_a_locked_order_number_reads_like_a_wrong_pair(tmp_path: Path) -> None:
+    """After five wrong postcodes for one order even the right one gets the same not-found sentence (locked)."""
+    with running_shop(tmp_path, guest_lookup=ROOMY) as stack:
+        visitor = Buyer(stack.url)
+        for wrong in ("11111", "22222", "33333", "44444", "55555"):
+            assert visitor.track("091801244", wrong).status == 404
+        stack.handlers.methods.clear()
+        locked = visitor.track("091801244", "68766")
+        assert locked.status == 404
+        assert problem(locked) == "Keine Bestellung zu diesen Angaben gefunden. Bitte prüfen Sie Ihre Eingaben."
+        assert stack.handlers.methods == [], "the gateway answered without asking the agent"
+        assert visitor.track("091782005", "68766").status == 200, "other orders are not locked"
 
 
 def test_the_postcode_is_in_no_log_line_and_no_url(shop: ShopStack) -> None:

@@ -77,8 +77,13 @@ def demo_handlers(folder: Path) -> Handlers:
 
 
 @contextlib.contextmanager
-def running_shop(folder: Path) -> Iterator[ShopStack]:
-    """Starts demo ERP, gateway, agent and storefront; stops them all on exit."""
+def running_shop(folder: Path, **relay_options: Any) -> Iterator[ShopStack]:
+    """Starts demo ERP, gateway, agent and storefront; stops them all on exit.
+
+    Args:
+        folder: Where the demo ERP is created.
+        relay_options: Further gateway configuration (``GatewayConfig`` fields such as ``guest_lookup``).
+    """
     handlers = SlowHandlers(demo_handlers(folder))
     loop = asyncio.new_event_loop()
     ready: Future[RunningRelay] = Future()
@@ -86,7 +91,7 @@ def running_shop(folder: Path) -> Iterator[ShopStack]:
 
     async def relay_main() -> None:
         try:
-            async with running_relay(handlers) as relay:
+            async with running_relay(handlers, **relay_options) as relay:
                 ready.set_result(relay)
                 while not stop.is_set():
                     await asyncio.sleep(0.05)

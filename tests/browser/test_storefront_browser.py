@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from browser.stack import ShopStack, running_shop
 
+from onlineconnect.gateway.config import GuestLookupConfig, RateLimit
+
 from conftest import need_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,8 +36,10 @@ SHOTS = Path(os.environ.get("STOREFRONT_SCREENSHOTS", Path(__file__).parents[2] 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopStack]:
-    """Demo ERP, gateway, agent and storefront, shared by the module's tests."""
-    with running_shop(tmp_path_factory.mktemp("shop")) as stack:
+    """Demo ERP, gateway, agent and storefront, shared by the module's tests (every visitor is 127.0.0.1, so the
+    per-IP limit of guest lookups is generous)."""
+    roomy = GuestLookupConfig(ip_rate_limit=RateLimit(per_second=10.0, burst=100))
+    with running_shop(tmp_path_factory.mktemp("shop"), guest_lookup=roomy) as stack:
         yield stack
 
 
