@@ -115,6 +115,7 @@ def track(app: App, req: Request) -> Response:
         message, status = {
             "not_found": ("guest_not_found", 404),
             "too_many": ("guest_too_many", 429),
+            "invalid": ("guest_invalid", 400),  # a postcode of odd characters, or the merchant asks for the name
             "unavailable": ("orders_unavailable", 503),
         }.get(exc.kind, ("failed", 502))
         return again(message, status)

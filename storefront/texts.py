@@ -128,6 +128,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "guest_not_found": "Keine Bestellung zu diesen Angaben gefunden. Bitte prüfen Sie Ihre Eingaben.",
         "guest_too_many": "Zu viele Versuche. Bitte versuchen Sie es später erneut.",
         "guest_missing": "Bitte geben Sie Bestellnummer und Postleitzahl an.",
+        "guest_invalid": "Bitte prüfen Sie Ihre Eingaben: die Bestellnummer und die Postleitzahl wie auf Ihrer "
+        "Auftragsbestätigung, dazu Ihren Nachnamen.",
         "form_expired": "Das Formular ist abgelaufen. Bitte senden Sie es noch einmal.",
     },
     "en": {
@@ -245,6 +247,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "guest_not_found": "No order found for these details. Please check what you entered.",
         "guest_too_many": "Too many attempts. Please try again later.",
         "guest_missing": "Please enter the order number and the postcode.",
+        "guest_invalid": "Please check what you entered: the order number and the postcode as on your order "
+        "confirmation, and your last name.",
         "form_expired": "The form has expired. Please send it again.",
     },
 }

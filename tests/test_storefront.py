@@ -391,6 +391,13 @@ def test_a_locked_order_number_reads_like_a_wrong_pair(tmp_path: Path) -> None:
         assert visitor.track("091782005", "68766").status == 200, "other orders are not locked"
 
 
+def test_a_postcode_the_api_refuses_asks_to_check_the_input(shop: ShopStack) -> None:
+    """A postcode of characters no postcode has is refused by the API (INVALID_ARGUMENT): the page asks to check."""
+    page = Buyer(shop.url).track("091782005", "68#766")
+    assert page.status == 400
+    assert problem(page).startswith("Bitte prüfen Sie Ihre Eingaben: die Bestellnummer und die Postleitzahl")
+
+
 def test_the_postcode_is_in_no_log_line_and_no_url(shop: ShopStack) -> None:
     """Looking up with a postcode leaves it in no log event of shop, gateway or agent, and in no URL of the page."""
     with structlog.testing.capture_logs() as events:
