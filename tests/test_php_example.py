@@ -233,6 +233,50 @@ def test_erp_text_is_escaped(site: Site) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;Leine&quot;" in html
 
 
+def post(url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """POSTs ``form`` to ``url``: status and body; error statuses are returned, not raised."""
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_guest_lookup_shows_the_order_without_prices(site: Site) -> None:
+    """track.php: the form is posted; 091782005 with 68766 shows status, lines, the DHL link and history, no amounts."""
+    status, _, form = fetch(site.url + "/track.php")
+    assert status == 200 and b'method="post" action="/track.php"' in form
+    assert b'href="/track.php"' in fetch(site.url + "/")[2], "linked from the order list"
+    status, body = post(site.url + "/track.php", {"order_number": "091782005", "postcode": "68 766"})
+    assert status == 200, body[-2000:]
+    html = body.decode()
+    assert '<dd id="order-status">Ausgeliefert</dd>' in html
+    assert html.count("<tr data-article=") == 5
+    tracking = links(html, "tracking")
+    assert [a["text"] for a in tracking] == ["056326500434"] and tracking[0]["href"].startswith("https://")
+    assert html.count("<time>") >= 5
+    assert "€" not in html and "Rechnung (pdf)" not in html
+
+
+def test_guest_lookup_with_a_wrong_postcode_is_404_without_naming_the_field(site: Site) -> None:
+    """A wrong postcode answers 404 "Keine Bestellung zu diesen Angaben gefunden." and does not echo the postcode."""
+    status, body = post(site.url + "/track.php", {"order_number": "091805377", "postcode": "97531"})
+    assert status == 404, body[-2000:]
+    html = body.decode()
+    assert '<p class="problem" id="problem">Keine Bestellung zu diesen Angaben gefunden.</p>' in html
+    assert "97531" not in html and 'value="091805377"' in html
+
+
+def test_guest_lookup_posted_from_another_site_is_refused(site: Site) -> None:
+    """A form posted from a page on another site (its Origin) is refused; the same post from the page itself works."""
+    form = {"order_number": "091782005", "postcode": "68766"}
+    status, body = post(site.url + "/track.php", form, {"Origin": "https://guesser.example"})
+    assert status == 403 and "Ausgeliefert" not in body.decode()
+    status, body = post(site.url + "/track.php", form, {"Origin": site.url})
+    assert status == 200 and "Ausgeliefert" in body.decode()
+
+
 def test_offline_erp_gives_a_503_page(site: Site) -> None:
     """With the agent stopped, the pages answer 503 with a sentence for the customer instead of failing."""
     site.stack.stop("agent")

@@ -105,7 +105,7 @@ function page(string $title, string $body, int $status = 200): never
         </style>
         </head>
         <body>
-        <header><a href="/">Meine Bestellungen</a> · angemeldet als Kunde {$customer}</header>
+        <header><a href="/">Meine Bestellungen</a> · angemeldet als Kunde {$customer} · <a href="/track.php">Bestellung verfolgen</a> (ohne Konto)</header>
         <main>
         {$body}
         </main>
