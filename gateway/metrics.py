@@ -20,6 +20,10 @@ embedded use) never share or collide on series. What is measured:
   ``onlineconnect_gateway_cluster_rtt_seconds``, ``onlineconnect_gateway_cluster_replicas`` (others heard of),
   ``onlineconnect_gateway_cluster_calls_routed_{out,in}_total`` and
   ``onlineconnect_gateway_cluster_call_failures_total{cause}``;
+* ``onlineconnect_gateway_stock_cache_{hits,stale_hits,misses,evictions}_total`` and
+  ``onlineconnect_gateway_stock_cache_{entries,bytes}`` — the stock cache (:mod:`.stock_cache`), read at scrape
+  time: fresh answers served from it, stale ones served while the agent was unreachable, lookups that had to ask
+  the agent, answers pushed out by its bounds;
 * ``onlineconnect_gateway_tunnel_connects_total{tenant}`` (a tenant's reconnects are its connects after the first)
   and ``onlineconnect_gateway_tunnel_bytes_{received,sent}_total{tenant}`` — sealed bytes through the tunnels,
   counting closed tunnels too.
@@ -45,6 +49,7 @@ from onlineconnect.calls import Call
 from onlineconnect.config import split_host_port
 
 from .registry import Registry
+from .stock_cache import StockCache
 from .tunnel import AgentTunnel
 
 if TYPE_CHECKING:
@@ -167,6 +172,39 @@ class _ClusterCollector(Collector):
         yield failures
 
 
+class _CacheCollector(Collector):
+    """Reads the stock cache's counters at scrape time (the cache in force: a reload may replace it)."""
+
+    def __init__(self, cache: Callable[[], StockCache]) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterable[Metric]:
+        """Yields the stock cache's metric families."""
+        cache = self.cache()
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_stock_cache_hits", "Stock answers served fresh from the cache", value=cache.hits
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_stock_cache_stale_hits",
+            "Stock answers older than the TTL served from the cache (marked stale) while the agent was unreachable",
+            value=cache.stale_hits,
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_stock_cache_misses",
+            "Stock lookups the cache could not answer fresh (the agent was asked)",
+            value=cache.misses,
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_stock_cache_evictions",
+            "Stock answers dropped to keep the cache within its entry and byte bounds",
+            value=cache.evictions,
+        )
+        yield GaugeMetricFamily("onlineconnect_gateway_stock_cache_entries", "Stock answers held", value=len(cache))
+        yield GaugeMetricFamily(
+            "onlineconnect_gateway_stock_cache_bytes", "Bytes counted for the answers held", value=cache.bytes_used()
+        )
+
+
 class GatewayMetrics:
     """The gateway's metrics: an observer for the relay, an interceptor for the server and the HTTP endpoint."""
 
@@ -239,6 +277,10 @@ class GatewayMetrics:
     def watch_reach(self, reachable: Callable[[str], bool]) -> None:
         """Reads whether each tenant is reachable from this replica (locally or through the cluster)."""
         self.tunnels.reachable = reachable
+
+    def watch_cache(self, cache: Callable[[], StockCache]) -> None:
+        """Exports the counters of the stock cache that ``cache()`` returns at scrape time."""
+        self.registry.register(_CacheCollector(cache))
 
     def watch_cluster(self, link: ClusterLink) -> None:
         """Exports the cluster link's metrics."""

@@ -22,14 +22,11 @@ the figures are.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from onlineconnect.errors import ConfigError
 from onlineconnect.v1 import stock_pb2
 
 StockRequest = stock_pb2.GetStoreStockRequest | stock_pb2.BatchGetStoreStockRequest
@@ -85,27 +82,6 @@ class CachePolicy:
     def enabled(self) -> bool:
         """True if answers are stored at all (fresh hits or stale fallback)."""
         return self.ttl_seconds > 0 or (self.serve_stale and self.max_stale_seconds > 0)
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any], source: str, *, prefix: str = "stock_cache") -> CachePolicy:
-        """Builds a policy from a config table such as ``[stock_cache]``.
-
-        Args:
-            table: The parsed table.
-            source: Config file path, for error messages.
-            prefix: The table's dotted name, for error messages.
-
-        Raises:
-            ConfigError: naming the file, the key and what is expected.
-        """
-        known = {"ttl_seconds", "serve_stale", "max_stale_seconds", "max_entries", "max_bytes"}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown keys {[f'{prefix}.{k}' for k in unknown]}; known: {sorted(known)}")
-        try:
-            return cls(**dict(table))
-        except ValueError as exc:
-            raise ConfigError(f"{source}: {prefix}.{exc}") from None
 
 
 @dataclass(slots=True)
@@ -169,6 +145,10 @@ class StockCache:
         policies: Per-tenant policies.
         max_total_bytes: Most bytes held for all tenants together.
         clock: Monotonic seconds; tests pass a fake.
+
+    Only the gateway's event loop uses it (the relay's calls and the metrics endpoint both run there), so it takes
+    no lock. The counters :attr:`hits`, :attr:`stale_hits`, :attr:`misses` and :attr:`evictions` are exported by
+    :meth:`.metrics.GatewayMetrics.watch_cache`.
     """
 
     def __init__(
@@ -188,8 +168,6 @@ class StockCache:
         self._entries: dict[str, OrderedDict[bytes, _Entry]] = {}
         self._bytes: dict[str, int] = {}  # per tenant
         self._total = 0
-        # The gateway calls from its event loop, but a lock keeps the cache safe if a handler runs in a thread.
-        self._lock = threading.Lock()
         self.hits = 0
         self.stale_hits = 0
         self.misses = 0
@@ -201,24 +179,22 @@ class StockCache:
 
     def set_policy(self, tenant: str, policy: CachePolicy) -> None:
         """Sets ``tenant``'s policy (e.g. on config reload); entries beyond the new bounds are dropped."""
-        with self._lock:
-            self._policies[tenant] = policy
-            if tenant in self._entries:
-                if not policy.enabled:
-                    self._drop_tenant(tenant)
-                else:
-                    self._shrink(tenant, policy)
+        self._policies[tenant] = policy
+        if tenant in self._entries:
+            if not policy.enabled:
+                self._drop_tenant(tenant)
+            else:
+                self._shrink(tenant, policy)
 
     def get(self, tenant: str, key: bytes) -> tuple[StockResponse, bool] | None:
         """A fresh answer (younger than the TTL) marked ``from_cache``, as ``(response, False)``; else None."""
         policy = self.policy(tenant)
-        with self._lock:
-            entry = self._lookup(tenant, key)
-            if entry is None or self._clock() - entry.stored_at >= policy.ttl_seconds:
-                self.misses += 1
-                return None
-            self.hits += 1
-            return _mark(entry, stale=False), False
+        entry = self._lookup(tenant, key)
+        if entry is None or self._clock() - entry.stored_at >= policy.ttl_seconds:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return _mark(entry, stale=False), False
 
     def get_stale(self, tenant: str, key: bytes) -> tuple[StockResponse, bool] | None:
         """The answer to serve while the agent is unreachable, or None.
@@ -228,18 +204,17 @@ class StockCache:
             policy allows stale answers and the entry is at most ``max_stale_seconds`` old, else None.
         """
         policy = self.policy(tenant)
-        with self._lock:
-            entry = self._lookup(tenant, key)
-            if entry is None:
-                return None
-            age = self._clock() - entry.stored_at
-            if age < policy.ttl_seconds:
-                self.hits += 1
-                return _mark(entry, stale=False), False
-            if policy.serve_stale and age <= policy.max_stale_seconds:
-                self.stale_hits += 1
-                return _mark(entry, stale=True), True
+        entry = self._lookup(tenant, key)
+        if entry is None:
             return None
+        age = self._clock() - entry.stored_at
+        if age < policy.ttl_seconds:
+            self.hits += 1
+            return _mark(entry, stale=False), False
+        if policy.serve_stale and age <= policy.max_stale_seconds:
+            self.stale_hits += 1
+            return _mark(entry, stale=True), True
+        return None
 
     def put(self, tenant: str, key: bytes, response: StockResponse) -> None:
         """Stores the agent's answer for ``key`` if ``tenant``'s policy caches at all and it fits.
@@ -254,35 +229,31 @@ class StockCache:
             return
         data = response.SerializeToString()  # a copy: the caller may go on to mutate its message
         size = len(key) + len(data) + ENTRY_OVERHEAD
-        with self._lock:
-            if key in self._entries.get(tenant, ()):
-                self._remove(tenant, key)
-            if size > min(policy.max_bytes, self.max_total_bytes):
-                return  # would push out everything else and still not fit
-            entries = self._entries.setdefault(tenant, OrderedDict())
-            entries[key] = _Entry(type(response), data, self._clock(), size)
-            self._bytes[tenant] = self._bytes.get(tenant, 0) + size
-            self._total += size
-            self._shrink(tenant, policy)
-            while self._total > self.max_total_bytes:
-                self._evict(max(self._bytes, key=self._bytes.__getitem__))
+        if key in self._entries.get(tenant, ()):
+            self._remove(tenant, key)
+        if size > min(policy.max_bytes, self.max_total_bytes):
+            return  # would push out everything else and still not fit
+        entries = self._entries.setdefault(tenant, OrderedDict())
+        entries[key] = _Entry(type(response), data, self._clock(), size)
+        self._bytes[tenant] = self._bytes.get(tenant, 0) + size
+        self._total += size
+        self._shrink(tenant, policy)
+        while self._total > self.max_total_bytes:
+            self._evict(max(self._bytes, key=self._bytes.__getitem__))
 
     def clear(self, tenant: str | None = None) -> None:
         """Drops the entries of ``tenant``, or of every tenant."""
-        with self._lock:
-            for t in [tenant] if tenant is not None else list(self._entries):
-                self._drop_tenant(t)
+        for t in [tenant] if tenant is not None else list(self._entries):
+            self._drop_tenant(t)
 
     def bytes_used(self, tenant: str | None = None) -> int:
         """Bytes counted for ``tenant``'s entries, or for all of them (see :attr:`CachePolicy.max_bytes`)."""
-        with self._lock:
-            return self._total if tenant is None else self._bytes.get(tenant, 0)
+        return self._total if tenant is None else self._bytes.get(tenant, 0)
 
     def __len__(self) -> int:
-        with self._lock:
-            return sum(len(e) for e in self._entries.values())
+        return sum(len(e) for e in self._entries.values())
 
-    # -- internals; the lock is held ---------------------------------------------------------------------------
+    # -- internals ------------------------------------------------------------------------------------------------
 
     def _lookup(self, tenant: str, key: bytes) -> _Entry | None:
         entries = self._entries.get(tenant)

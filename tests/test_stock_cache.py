@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from onlineconnect.errors import ConfigError
+from onlineconnect.calls import CALLS
+from onlineconnect.gateway.metrics import GatewayMetrics
+from onlineconnect.gateway.registry import Registry
 from onlineconnect.gateway.stock_cache import CachePolicy, StockCache, cache_key
 from onlineconnect.v1 import orders_pb2, stock_pb2
 
@@ -179,15 +181,44 @@ def test_order_data_is_refused() -> None:
         cache_key("GetOrder", orders_pb2.GetOrderRequest())  # type: ignore[arg-type]
 
 
-def test_policy_from_table_names_file_and_key() -> None:
-    """A bad cache setting raises ConfigError naming the file and the dotted key."""
-    assert CachePolicy.from_table({"ttl_seconds": 30}, "gw.toml").ttl_seconds == 30
-    with pytest.raises(ConfigError, match=r"gw\.toml: stock_cache\.ttl_seconds"):
-        CachePolicy.from_table({"ttl_seconds": -1}, "gw.toml")
-    with pytest.raises(ConfigError, match=r"stock_cache\.ttl"):
-        CachePolicy.from_table({"ttl": 1}, "gw.toml")
-    with pytest.raises(ConfigError, match=r"stock_cache\.max_entries"):
-        CachePolicy.from_table({"max_entries": 0}, "gw.toml")
+def test_policy_refuses_bad_values_naming_the_key() -> None:
+    """A bad policy value raises ValueError naming the setting and what is expected."""
+    assert CachePolicy(ttl_seconds=30).ttl_seconds == 30
+    with pytest.raises(ValueError, match=r"ttl_seconds must be a number of seconds >= 0"):
+        CachePolicy(ttl_seconds=-1)
+    with pytest.raises(ValueError, match=r"max_entries must be an integer >= 1"):
+        CachePolicy(max_entries=0)
+
+
+def test_counters_are_exported_as_prometheus_metrics() -> None:
+    """Hits, stale hits, misses, evictions, entries and bytes of the cache in force appear in /metrics."""
+    clock = FakeClock()
+    caches = [cache(CachePolicy(ttl_seconds=60, serve_stale=True, max_entries=1), clock)]
+    metrics = GatewayMetrics(Registry(["t1"]), CALLS)
+    metrics.watch_cache(lambda: caches[0])
+    c = caches[0]
+    a, b = cache_key("GetStoreStock", request("A")), cache_key("GetStoreStock", request("B"))
+    assert c.get("t1", a) is None  # miss
+    c.put("t1", a, response("A"))
+    assert c.get("t1", a) is not None  # hit
+    clock.now += 120
+    assert c.get_stale("t1", a) is not None  # stale hit
+    c.put("t1", b, response("B"))  # pushes A out (max_entries=1)
+
+    def sample(name: str) -> float:
+        value = metrics.registry.get_sample_value(name)
+        assert value is not None, name
+        return value
+
+    assert sample("onlineconnect_gateway_stock_cache_hits_total") == 1
+    assert sample("onlineconnect_gateway_stock_cache_stale_hits_total") == 1
+    assert sample("onlineconnect_gateway_stock_cache_misses_total") == 1
+    assert sample("onlineconnect_gateway_stock_cache_evictions_total") == 1
+    assert sample("onlineconnect_gateway_stock_cache_entries") == 1
+    assert sample("onlineconnect_gateway_stock_cache_bytes") == c.bytes_used() > 0
+    assert b"onlineconnect_gateway_stock_cache_hits_total 1.0" in metrics.render()
+    caches[0] = cache(CachePolicy(ttl_seconds=60), clock)  # a reload's new cache is the one read
+    assert sample("onlineconnect_gateway_stock_cache_hits_total") == 0
 
 
 def test_set_policy_shrinks_and_disables() -> None:
