@@ -1,9 +1,9 @@
 """The gateway's end of one agent tunnel: forwards calls, matches answers by call id, fails them when it drops.
 
 An :class:`AgentTunnel` exists from the moment an agent proved it holds the tenant key until its stream ends.
-Calls are forwarded as encoded ``TunnelMessage`` bytes (the shop's request is spliced in, never decoded) and their
-answers are matched by call id. When the stream ends for any reason, every call still waiting fails at once with
-``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
+Calls are forwarded as encoded ``TunnelMessage`` bytes (the shop's request is spliced in as it arrived, never
+re-encoded) and their answers are matched by call id. When the stream ends for any reason, every call still
+waiting fails at once with ``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
 
 The agent is held to what it was granted (as in grpctunnel's ``flow_control.go``): a streaming call may have at
 most :data:`STREAM_WINDOW` parts outstanding beyond the credits the gateway returned, each at most

@@ -1,8 +1,11 @@
 """Protobuf wire helpers for the relay's hot path.
 
-The gateway never decodes a shop's request or an agent's answer: a length-delimited protobuf field holding a
-message is encoded exactly like a ``bytes`` field, so encoded messages can be spliced into (and cut out of)
-``AgentRequest`` / ``TunnelMessage`` / ``TunnelBundle`` by prefixing a tag and a length. These helpers do that.
+The gateway forwards a shop's request in the bytes it arrived in and hands the agent's answer back in the bytes
+the agent sent, never re-encoding either: a length-delimited protobuf field holding a message is encoded exactly
+like a ``bytes`` field, so encoded messages can be spliced into (and cut out of) ``AgentRequest`` /
+``TunnelMessage`` / ``TunnelBundle`` by prefixing a tag and a length. These helpers do that. (The gateway does
+decode a request once, for admission and the stock cache's key, and decodes the stock answers it caches; what it
+forwards are still the original bytes.)
 """
 
 from __future__ import annotations
