@@ -262,3 +262,52 @@ async def test_wrong_postcode_through_the_tunnel_is_not_found(relay: RunningRela
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
         details.append(info.value.details())
     assert details[0] == details[1]
+
+
+GUEST_SQL = (
+    "SELECT o.order_no AS order_number, o.customer_no AS customer_number, a.postcode AS postcode, "
+    "a.last_name AS last_name, NULL AS email FROM orders o JOIN order_addresses a ON a.order_no = o.order_no "
+    "WHERE o.order_no = :order_number"
+)
+
+
+def test_guest_query_is_checked_like_every_mapped_query(erp: Path, tmp_path: Path) -> None:
+    """orders_guest may use only :order_number, must return its columns, and is required of a full mapping."""
+    from onlineconnect.agent.erp.db import SqlAlchemyDatabase, validate
+    from onlineconnect.agent.erp.mapping import load_mapping
+    from onlineconnect.errors import ConfigError
+
+    path = tmp_path / "mapping.toml"
+    path.write_text(f"[orders_guest]\nsql = '{GUEST_SQL} AND o.customer_no = :customer_number'\n")
+    with pytest.raises(ConfigError, match=r"\[orders_guest\] uses parameters \[':customer_number'\]"):
+        load_mapping(path)
+    path.write_text(f"[orders_guest]\nsql = '{GUEST_SQL.replace('a.last_name AS last_name, ', '')}'\n")
+    db = SqlAlchemyDatabase(f"sqlite:///{erp / 'erp.db'}", load_mapping(path))
+    try:
+        (problem,) = validate(db)
+        assert problem.startswith(f"{path}: [orders_guest] lacks result columns ['last_name']")
+    finally:
+        db.close()
+    path.write_text(f"[orders_guest]\nsql = '{GUEST_SQL}'\n")
+    with pytest.raises(ConfigError, match="mapping lacks queries"):
+        load_mapping(path, defaults=False)
+
+
+def test_agent_refuses_to_start_with_a_broken_guest_query(erp: Path, tmp_path: Path) -> None:
+    """The console script exits 2 naming the mapping file and [orders_guest] when its table does not exist."""
+    import subprocess
+    import sys
+
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(f"[orders_guest]\nsql = '{GUEST_SQL.replace('order_addresses', 'anschriften')}'\n")
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        '[agent]\nid = "t"\ngateway = "127.0.0.1:9"\ninsecure = true\ntoken = "x"\ntenant = "demo"\n'
+        'key = "57ea0dae8fa4ee3ebfc34523b42b3feb"\n'
+        f'[database]\nurl = "sqlite:///{erp / "erp.db"}"\nmapping = "{mapping}"\n'
+        f'[orders]\narchive_root = "{erp / "archive"}"\n'
+    )
+    agent = Path(sys.executable).parent / "onlineconnect-agent"
+    proc = subprocess.run([str(agent), "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert str(mapping) in proc.stderr and "[orders_guest]" in proc.stderr and "anschriften" in proc.stderr
