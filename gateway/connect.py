@@ -31,6 +31,7 @@ import functools
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ from onlineconnect.v1 import tunnel_pb2
 
 from .auth import Authenticator, bearer, certificate_names
 from .config import GatewayConfig, hash_secret
+from .live import LiveConfig
 from .registry import Registry
 from .tunnel import AgentTunnel
 
@@ -127,7 +129,7 @@ class TunnelEndpoint:
     """Accepts agent tunnels.
 
     Args:
-        config: The running configuration (replaced on reload).
+        live: The gateway's running configuration (read at every use).
         auth: Checks agent tokens.
         registry: Where completed tunnels are registered.
         hello_timeout: Seconds an opened stream has to send its AgentHello.
@@ -136,14 +138,14 @@ class TunnelEndpoint:
 
     def __init__(
         self,
-        config: GatewayConfig,
+        live: LiveConfig,
         auth: Authenticator,
         registry: Registry,
         *,
         hello_timeout: float = HELLO_TIMEOUT,
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
-        self.config = config
+        self._live = live
         self.auth = auth
         self.registry = registry
         self.hello_timeout = hello_timeout
@@ -151,6 +153,33 @@ class TunnelEndpoint:
         self.live: dict[str, LiveTunnel] = {}  # by session id
         self.handshaking = 0  # streams between opening and TunnelReady (or their refusal)
         self._retirements: set[asyncio.Task[None]] = set()
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The running configuration (read from the gateway's one holder at every use)."""
+        return self._live.current
+
+    def count(self) -> int:
+        """Tunnels open on this replica, retiring ones included."""
+        return len(self.live)
+
+    def retire_all(self, reason: str, *, grace: float, avoid: Callable[[str], float]) -> int:
+        """Retires every tunnel not retiring yet (the replica drains).
+
+        Args:
+            reason: Why, for both sides' logs.
+            grace: Seconds before the gateway closes each tunnel itself.
+            avoid: For a tenant, the seconds its agent should keep away from this replica (0: come back at once).
+
+        Returns:
+            How many tunnels were newly retired.
+        """
+        newly = 0
+        for sid, live in list(self.live.items()):
+            if not live.retiring:
+                newly += 1
+                self.retire(sid, reason, grace=grace, avoid=avoid(live.tunnel.tenant))
+        return newly
 
     def retire(
         self, session_id: str, reason: str, *, grace: float = RETIRE_GRACE, routine: bool = False, avoid: float = 0.0

@@ -18,12 +18,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
 
-if TYPE_CHECKING:
-    from .server import GatewayServer
+from .connect import TunnelEndpoint
+from .health import GatewayHealth
+from .relay import Relay
+
+if TYPE_CHECKING:  # the cluster link needs nats-py, an optional extra
+    from .cluster import ClusterLink
 
 log = structlog.get_logger("onlineconnect.gateway.drain")
 
@@ -32,11 +37,16 @@ AVOID_MARGIN = 2.0  # seconds beyond the grace period an agent keeps away (the p
 _POLL = 0.05  # seconds between looks at the tunnels (new ones are drained within this time)
 
 
-async def drain(server: GatewayServer, grace: float) -> float:
+async def drain(
+    relay: Relay, health: GatewayHealth, tunnels: TunnelEndpoint, cluster: ClusterLink | None, grace: float
+) -> float:
     """Moves the replica's agents away and lets their in-flight calls finish.
 
     Args:
-        server: The running gateway.
+        relay: Stops taking shop calls.
+        health: Turns NOT_SERVING.
+        tunnels: Whose agents are sent ``Drain``.
+        cluster: The link to the other replicas, if any: withdrawn from, and asked which tenants stay reachable.
         grace: Seconds the whole drain may take.
 
     Returns:
@@ -44,23 +54,23 @@ async def drain(server: GatewayServer, grace: float) -> float:
     """
     loop = asyncio.get_running_loop()
     end = loop.time() + grace
-    server.relay.accepting = False
-    await server.health.enter_graceful_shutdown()
-    if server.cluster is not None:
-        await server.cluster.withdraw()
+    relay.stop_accepting()
+    await health.enter_graceful_shutdown()
+    if cluster is not None:
+        await cluster.withdraw()
     drained = 0
-    log.info("gateway.draining", tunnels=len(server.tunnels.live), grace=grace)
+    log.info("gateway.draining", tunnels=tunnels.count(), grace=grace)
+
+    def avoid_for(left: float) -> Callable[[str], float]:
+        # Keep the agent away only while its tenant stays reachable through another replica: an agent dialling one
+        # load-balanced address must come back at once (it lands on another replica).
+        return lambda tenant: left + AVOID_MARGIN if cluster is not None and cluster.reachable(tenant) else 0.0
+
     while True:
-        for sid, live in list(server.tunnels.live.items()):
-            if not live.retiring:
-                drained += 1
-                left = max(0.1, end - loop.time())
-                # Keep the agent away only while its tenant stays reachable through another replica: an agent
-                # dialling one load-balanced address must come back at once (it lands on another replica).
-                elsewhere = server.cluster is not None and server.cluster.reachable(live.tunnel.tenant)
-                server.tunnels.retire(sid, DRAIN_REASON, grace=left, avoid=left + AVOID_MARGIN if elsewhere else 0.0)
-        if not server.tunnels.live or loop.time() >= end:
+        left = max(0.1, end - loop.time())
+        drained += tunnels.retire_all(DRAIN_REASON, grace=left, avoid=avoid_for(left))
+        if not tunnels.count() or loop.time() >= end:
             break
         await asyncio.sleep(_POLL)
-    log.info("gateway.drained", tunnels_drained=drained, tunnels_left=len(server.tunnels.live))
+    log.info("gateway.drained", tunnels_drained=drained, tunnels_left=tunnels.count())
     return max(0.0, end - loop.time())

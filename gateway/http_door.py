@@ -35,6 +35,7 @@ from .config import GatewayConfig
 from .http_connect import connect_apps
 from .http_errors import BY_HTTP_STATUS, error_answer, error_json
 from .http_exchange import BodyRefused, Exchange, Header, NotReading, Receive, Send
+from .live import LiveConfig
 from .relay import MAX_SHOP_REQUEST_BYTES, Relay, ShopCall, request_id_from
 
 log = structlog.get_logger("onlineconnect.gateway.http_door")
@@ -49,17 +50,28 @@ class HttpDoor:
     """The ASGI application of the HTTP listener.
 
     Args:
-        config: The gateway's configuration (deadlines; ``[http]`` read timeout).
+        live: The gateway's running configuration (deadlines; ``[http]`` read timeout), read at every request, so a
+            reload's new default deadline applies to this door as to the gRPC one.
         relay: The relay chain both doors share.
     """
 
-    def __init__(self, config: GatewayConfig, relay: Relay) -> None:
-        self.config = config
+    def __init__(self, live: LiveConfig, relay: Relay) -> None:
+        self._live = live
         self.relay = relay
-        self.read_timeout = config.http.read_timeout if config.http is not None else 10.0
         self.routes = connect_apps(relay)
         self.document = resources.files("onlineconnect.v1").joinpath(OPENAPI).read_bytes()
         self.streaming = {c.path for c in CALLS if c.streaming}
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The running configuration."""
+        return self._live.current
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds a client has to send a request's body (``[http] read_timeout_seconds``)."""
+        http = self.config.http
+        return http.read_timeout if http is not None else 10.0
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -48,6 +48,7 @@ from .auth import Authenticator
 from .budget import ByteBudget
 from .config import GatewayConfig, ShopCredential
 from .guest_guard import GuestGuard
+from .live import LiveConfig
 from .ratelimit import Admission, decode_request
 from .registry import Registry
 from .stock_cache import CachePolicy, StockCache, cache_key
@@ -159,22 +160,23 @@ class Relay:
 
     def __init__(
         self,
-        config: GatewayConfig,
+        live: LiveConfig,
         auth: Authenticator,
         registry: Registry,
         *,
         observe: Observer | None = None,
         cache: StockCache | None = None,
     ) -> None:
-        self.config = config
+        self._live = live
+        config = live.current
         self.auth = auth
         self.registry = registry
         self.observe = observe
         self.admission = Admission(config)
         self.guest = GuestGuard(config.guest_lookup)
         self.budget = ByteBudget(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
-        self.cluster: ClusterLink | None = None  # set by the server when [cluster] is configured
-        self.accepting = True  # False while the replica drains: new shop calls go elsewhere
+        self.cluster: ClusterLink | None = None  # see attach_cluster()
+        self.accepting = True  # False while the replica drains (stop_accepting): new shop calls go elsewhere
         self._failures: dict[tuple[str, str], _FailureWindow] = {}  # log aggregation (see finished())
         self.cache = cache or StockCache(
             policies={
@@ -182,6 +184,31 @@ class Relay:
                 for t in config.tenants.values()
             }
         )
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The running configuration (read from the gateway's one holder at every use)."""
+        return self._live.current
+
+    def apply(self, config: GatewayConfig) -> None:
+        """Takes over what the relay derives from a reloaded ``config``: admission limits, the guest lookup's
+        limits, the memory budget and the tenants' stock cache policies (the settings themselves are read from the
+        holder)."""
+        self.admission.update(config)
+        self.guest.update(config.guest_lookup)
+        self.budget.update(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
+        for t in config.tenants.values():
+            self.cache.set_policy(
+                t.name, CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)
+            )
+
+    def attach_cluster(self, link: ClusterLink) -> None:
+        """Routes calls of tenants held by other replicas through ``link`` (``[cluster]``)."""
+        self.cluster = link
+
+    def stop_accepting(self) -> None:
+        """The replica drains: from now on new shop calls fail at once with UNAVAILABLE ("call another replica")."""
+        self.accepting = False
 
     async def _forward_cached(self, call: Call, request: bytes, tenant: str, forward: Any) -> bytes:
         """Answers a stock call from the tenant's cache when allowed, else forwards it and stores the answer.

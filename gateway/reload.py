@@ -9,8 +9,11 @@ After every reload, and every ``interval`` seconds in any case (a key's ``retire
 change), the tunnels are re-checked: a tunnel whose agent token was revoked or whose key id is retired is
 retired (:meth:`~onlineconnect.gateway.connect.TunnelEndpoint.retire`); every other tunnel stays up untouched.
 
-The listen address, TLS files and log settings are read at startup only; a reload that changes them logs
-``config.restart_needed``.
+The listen addresses (``[http] listen`` included), TLS files, log settings and connection limits are read at startup
+only; a reload that changes them logs ``config.restart_needed``. Everything else takes effect at the next call:
+:meth:`~onlineconnect.gateway.server.GatewayServer.apply_config` replaces the one running configuration
+(:class:`~onlineconnect.gateway.live.LiveConfig`) that relay, tunnel endpoint and HTTP door read, and lets the parts
+that derive state from it (keys, admission, budget, cache policies, guest lookup limits) take it over.
 """
 
 from __future__ import annotations
@@ -19,18 +22,15 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from onlineconnect.errors import ConfigError
 
 from .config import GatewayConfig, load_gateway_config
-from .stock_cache import CachePolicy
-
-if TYPE_CHECKING:
-    from .server import GatewayServer
 
 log = structlog.get_logger("onlineconnect.gateway.reload")
 
@@ -48,41 +48,15 @@ _STARTUP_ONLY = (
 )
 
 
-def apply_config(server: GatewayServer, config: GatewayConfig) -> list[str]:
-    """Makes ``config`` the running configuration of ``server`` and retires tunnels it no longer allows.
-
-    Args:
-        server: The running gateway.
-        config: The new, validated configuration.
-
-    Returns:
-        Session ids of the tunnels retired because of the change.
-    """
-    old = server.config
-    changed = [name for name in _STARTUP_ONLY if getattr(old, name) != getattr(config, name)]
-    if changed:
-        log.warning("config.restart_needed", settings=changed, hint="these settings take effect at the next start")
-    server.config = config
-    server.auth.update(config)
-    server.relay.config = config
-    server.relay.admission.update(config)
-    server.relay.guest.update(config.guest_lookup)
-    server.relay.budget.update(total=config.shop_buffer_bytes, per_key=config.shop_buffer_bytes_per_key)
-    for t in config.tenants.values():
-        server.relay.cache.set_policy(
-            t.name, CachePolicy(ttl_seconds=t.stock_cache_ttl, serve_stale=t.stock_cache_serve_stale)
-        )
-    server.tunnels.config = config
-    retired = server.tunnels.check_live()
-    log.info(
-        "config.reloaded",
-        source=config.source,
-        tenants=len(config.tenants),
-        shops=len(config.shops),
-        agents=len(config.agents),
-        tunnels_retired=len(retired),
-    )
-    return retired
+def restart_needed(old: GatewayConfig, new: GatewayConfig) -> list[str]:
+    """The settings that differ between ``old`` and ``new`` but take effect only at the next start (the HTTP
+    listener's address and TLS choice among them; its time limits are read at every request)."""
+    changed = [name for name in _STARTUP_ONLY if getattr(old, name) != getattr(new, name)]
+    before = (old.http.listen, old.http.insecure) if old.http is not None else None
+    after = (new.http.listen, new.http.insecure) if new.http is not None else None
+    if before != after:
+        changed.append("http")
+    return changed
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -94,12 +68,29 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 class Reloader:
-    """Watches the gateway's configuration file and the tunnels' credentials while the gateway runs."""
+    """Watches the gateway's configuration file and the tunnels' credentials while the gateway runs.
 
-    def __init__(self, server: GatewayServer, path: Path | None = None, *, interval: float = 1.0) -> None:
-        self.server = server
-        source = Path(server.config.source)
-        self.path = path if path is not None else (source if source.is_file() else None)
+    Args:
+        path: The configuration file (None: nothing to watch, only key retirement).
+        current: The configuration in force.
+        apply: Puts a new, validated configuration in force (:meth:`GatewayServer.apply_config`).
+        check_tunnels: Retires tunnels whose token or key is no longer valid at the given time.
+        interval: Seconds between looks at the file.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        current: Callable[[], GatewayConfig],
+        apply: Callable[[GatewayConfig], object],
+        check_tunnels: Callable[[float], object],
+        interval: float = 1.0,
+    ) -> None:
+        self.path = path
+        self._current = current
+        self._apply = apply
+        self._check_tunnels = check_tunnels
         self.interval = interval
         self._stamp = _stamp(self.path) if self.path is not None else None
         self._task: asyncio.Task[Any] | None = None
@@ -118,7 +109,7 @@ class Reloader:
             self.failures += 1
             log.error("config.reload_failed", source=str(self.path), error=exc.message, hint="old config stays")
             return False
-        apply_config(self.server, config)
+        self._apply(config)
         self.reloads += 1
         return True
 
@@ -156,8 +147,8 @@ class Reloader:
                 # Walking every tunnel is only needed after a reload (revoked tokens, removed keys) or once a
                 # key's retire_after has passed: with thousands of idle tunnels a walk per tick would add up.
                 if changed or now >= self._next_retirement:
-                    self.server.tunnels.check_live(now)
-                    self._next_retirement = next_retirement(self.server.config, now)
+                    self._check_tunnels(now)
+                    self._next_retirement = next_retirement(self._current(), now)
             except Exception:  # the watcher must outlive any bug in one round
                 log.exception("config.watch_failed")
 

@@ -3,7 +3,10 @@
 Life cycle (as in uvicorn): :meth:`GatewayServer.start` binds and starts serving, :meth:`serve_forever` waits
 for SIGINT/SIGTERM, :meth:`stop` drains (:mod:`.drain`: health NOT_SERVING, agents sent ``Drain``), stops taking
 calls, lets in-flight calls finish within a grace period, then cancels what is left. Signal handlers are restored
-afterwards. With ``[cluster]`` the replica also links to the other replicas through NATS (:mod:`.cluster`).
+afterwards. :meth:`apply_config` puts a reloaded configuration in force (the :mod:`.reload` watcher calls it). The
+server owns these steps and drives its parts only through their own methods; the running configuration lives in
+one :class:`~.live.LiveConfig` that every part reads. With ``[cluster]`` the replica also links to the other
+replicas through NATS (:mod:`.cluster`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -31,10 +35,11 @@ from .guest_guard import GuestCollector, share_failures
 from .health import GatewayHealth
 from .http_door import HttpDoor
 from .http_server import HttpListener
+from .live import LiveConfig
 from .metrics import GatewayMetrics
 from .registry import Registry, tenant_health_name
 from .relay import Relay
-from .reload import Reloader
+from .reload import Reloader, restart_needed
 from .shop_grpc import GrpcDoor
 
 if TYPE_CHECKING:
@@ -119,7 +124,7 @@ class GatewayServer:
     """A running gateway."""
 
     def __init__(self, config: GatewayConfig) -> None:
-        self.config = config
+        self.live = LiveConfig(config)
         self.health = GatewayHealth(lambda: self.config)  # tenant health needs a shop key or operator token
         self._health_tasks: set[asyncio.Task[Any]] = set()
         self.auth = Authenticator(config)
@@ -129,24 +134,61 @@ class GatewayServer:
             on_change=lambda tunnel, added: self.metrics.tunnels.changed(tunnel, added),
         )
         self.metrics = GatewayMetrics(self.registry, CALLS)
-        self.relay = Relay(config, self.auth, self.registry, observe=self.metrics)
+        self.relay = Relay(self.live, self.auth, self.registry, observe=self.metrics)
         self.metrics.watch_budget(lambda: self.relay.budget.held, lambda: self.config.shop_buffer_bytes)
-        self.tunnels = TunnelEndpoint(config, self.auth, self.registry)
+        self.tunnels = TunnelEndpoint(self.live, self.auth, self.registry)
         self.cluster: ClusterLink | None = None  # [cluster]: the link to the other replicas through NATS
         if config.cluster is not None:
             from .cluster import ClusterLink  # needs nats-py (the "cluster" extra): imported only when configured
 
-            self.cluster = self.relay.cluster = ClusterLink(config.cluster, self.relay, on_change=self._cluster_changed)
+            self.cluster = ClusterLink(config.cluster, self.relay, on_change=self._cluster_changed)
+            self.relay.attach_cluster(self.cluster)
             self.metrics.watch_cluster(self.cluster)
             share_failures(self.relay.guest, self.cluster)  # guest lookup lockouts count every replica's failures
         self.metrics.registry.register(GuestCollector(self.relay.guest))
         self.metrics.watch_reach(self.reachable)
-        self.reloader = Reloader(self)  # file changes, SIGHUP (see __main__) and key retirement
+        self.reloader = self.watcher(Path(config.source) if Path(config.source).is_file() else None)
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.agent_port = 0  # the mutual-TLS agent port, if agent_listen is set
         self.http: HttpListener | None = None  # [http]: the Connect protocol listener
         self.http_port = 0
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The configuration in force."""
+        return self.live.current
+
+    def watcher(self, path: Path | None, *, interval: float = 1.0) -> Reloader:
+        """A watcher of ``path`` (None: none) that reloads into this server: file changes, SIGHUP (see
+        ``__main__``) and key retirement."""
+        return Reloader(
+            path, current=lambda: self.config, apply=self.apply_config, check_tunnels=self.tunnels.check_live,
+            interval=interval,
+        )  # fmt: skip
+
+    def apply_config(self, config: GatewayConfig) -> list[str]:
+        """Puts a new, validated ``config`` in force and retires tunnels it no longer allows.
+
+        Returns:
+            Session ids of the tunnels retired because of the change.
+        """
+        changed = restart_needed(self.config, config)
+        if changed:
+            log.warning("config.restart_needed", settings=changed, hint="these settings take effect at the next start")
+        self.live.replace(config)
+        self.auth.update(config)
+        self.relay.apply(config)
+        retired = self.tunnels.check_live()
+        log.info(
+            "config.reloaded",
+            source=config.source,
+            tenants=len(config.tenants),
+            shops=len(config.shops),
+            agents=len(config.agents),
+            tunnels_retired=len(retired),
+        )
+        return retired
 
     def reachable(self, tenant: str) -> bool:
         """True if a shop calling this replica can reach an agent of ``tenant``: over a tunnel held here, or
@@ -234,7 +276,7 @@ class GatewayServer:
             if self.agent_port == 0:
                 raise OSError(f"cannot bind {self.config.agent_listen}")
         if self.config.http is not None:  # bound before gRPC serves, so a taken port stops the start
-            self.http = HttpListener(self.config, HttpDoor(self.config, self.relay))
+            self.http = HttpListener(self.config, HttpDoor(self.live, self.relay))
             self.http_port = await self.http.start()
         if self.cluster is not None:
             await self.health.set(CLUSTER_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)  # until connected
@@ -264,7 +306,7 @@ class GatewayServer:
             return
         grace = self.config.drain_grace if grace is None else grace
         if grace > 0:
-            grace = await drain(self, grace)  # agents move to other replicas first (gateway/drain.py)
+            grace = await drain(self.relay, self.health, self.tunnels, self.cluster, grace)  # agents move first
         await self.health.enter_graceful_shutdown()
         stops = [self.server.stop(grace)]
         if self.http is not None:  # both doors finish their calls within the same grace period

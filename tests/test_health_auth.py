@@ -13,7 +13,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onlineconnect.errors import ConfigError
 from onlineconnect.gateway.config import OperatorCredential, load_gateway_config
-from onlineconnect.gateway.reload import apply_config
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, RunningRelay, running_relay, sha
 
 from fakes import FakeHandlers
@@ -35,7 +34,7 @@ async def relay() -> AsyncIterator[RunningRelay]:
     async with running_relay(FakeHandlers(), start_agent=False, extra_tenants={"other": bytes(16)}) as r:
         config = r.gateway.config
         operators = {sha(OPERATOR_TOKEN): OperatorCredential(name="monitoring", token_sha256=sha(OPERATOR_TOKEN))}
-        apply_config(r.gateway, dataclasses.replace(config, operators=operators))
+        r.gateway.apply_config(dataclasses.replace(config, operators=operators))
         yield r
 
 
@@ -87,7 +86,7 @@ async def test_an_operator_token_sees_every_tenant(relay: RunningRelay) -> None:
     assert await check(relay, DEMO, OPERATOR_TOKEN) == ("ok", SERVING)
     assert await check(relay, OTHER, OPERATOR_TOKEN) == ("ok", NOT_SERVING)
     assert (await check(relay, NOBODY, OPERATOR_TOKEN))[1] == (await check(relay, NOBODY, None))[1]
-    apply_config(relay.gateway, dataclasses.replace(relay.gateway.config, operators={}))  # token removed
+    relay.gateway.apply_config(dataclasses.replace(relay.gateway.config, operators={}))  # token removed
     assert await check(relay, DEMO, OPERATOR_TOKEN) == await check(relay, NOBODY, None)
 
 

@@ -20,7 +20,6 @@ from google.protobuf.message import Message
 from onlineconnect import wire
 from onlineconnect.calls import BY_METHOD, Call
 from onlineconnect.gateway.config import ShopCredential
-from onlineconnect.gateway.reload import apply_config
 from onlineconnect.testing import RunningRelay, running_relay, sha
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc, tunnel_pb2
 
@@ -37,7 +36,7 @@ def add_shop(relay: RunningRelay, name: str, key: str) -> tuple[tuple[str, str],
     """Adds a second shop key of the relay's tenant (a reload); returns its metadata."""
     config = relay.gateway.config
     cred = ShopCredential(name=name, tenant=relay.tenant, key_sha256=sha(key), rpcs=frozenset({"*"}))
-    apply_config(relay.gateway, dataclasses.replace(config, shops={**config.shops, cred.key_sha256: cred}))
+    relay.gateway.apply_config(dataclasses.replace(config, shops={**config.shops, cred.key_sha256: cred}))
     return ((AUTH, f"Bearer {key}"),)
 
 

@@ -15,7 +15,6 @@ import pytest
 from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.session import HandshakeError, TunnelSession
 from onlineconnect.gateway.config import ShopCredential
-from onlineconnect.gateway.reload import Reloader, apply_config
 from onlineconnect.testing import AGENT_TOKEN, running_relay
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
 
@@ -32,7 +31,7 @@ async def test_shop_key_outside_its_rpcs_is_permission_denied() -> None:
     async with running_relay(handlers) as relay:
         cfg = relay.gateway.config
         shops = {h: dataclasses.replace(s, rpcs=frozenset({"GetStoreStock"})) for h, s in cfg.shops.items()}
-        apply_config(relay.gateway, dataclasses.replace(cfg, shops=shops))
+        relay.gateway.apply_config(dataclasses.replace(cfg, shops=shops))
         ch = relay.shop_channel()
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await orders_pb2_grpc.OrderServiceStub(ch).GetOrder(ORDER, metadata=relay.shop_auth, timeout=5)
@@ -51,9 +50,9 @@ async def test_in_process_reload_adds_and_revokes_keys_and_keeps_the_tunnel() ->
         stub = orders_pb2_grpc.OrderServiceStub(relay.shop_channel())
         cfg = relay.gateway.config
         added = ShopCredential(name="new", tenant="demo", key_sha256=sha("new-key"), rpcs=frozenset({"*"}))
-        apply_config(relay.gateway, dataclasses.replace(cfg, shops={**cfg.shops, added.key_sha256: added}))
+        relay.gateway.apply_config(dataclasses.replace(cfg, shops={**cfg.shops, added.key_sha256: added}))
         await stub.GetOrder(ORDER, metadata=(("authorization", "Bearer new-key"),), timeout=5)
-        apply_config(relay.gateway, dataclasses.replace(cfg, shops={added.key_sha256: added}))
+        relay.gateway.apply_config(dataclasses.replace(cfg, shops={added.key_sha256: added}))
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await stub.GetOrder(ORDER, metadata=relay.shop_auth, timeout=5)
         assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -66,7 +65,7 @@ async def test_revoked_agent_token_retires_its_tunnel_and_cannot_return() -> Non
     """Revoking the agent token by reload closes that agent's tunnel and refuses its reconnects."""
     async with running_relay(FakeHandlers()) as relay:
         cfg = relay.gateway.config
-        apply_config(relay.gateway, dataclasses.replace(cfg, agents={}))
+        relay.gateway.apply_config(dataclasses.replace(cfg, agents={}))
         async with asyncio.timeout(15):
             while relay.gateway.registry.tunnels("demo"):
                 await asyncio.sleep(0.02)
@@ -83,7 +82,7 @@ async def test_invalid_file_on_reload_keeps_the_running_configuration(tmp_path: 
     async with running_relay(FakeHandlers()) as relay:
         bad = tmp_path / "gateway.toml"
         bad.write_text("[server]\nlisten = 'nonsense'\n")
-        reloader = Reloader(relay.gateway, bad)
+        reloader = relay.gateway.watcher(bad)
         assert reloader.reload() is False
         resp = await orders_pb2_grpc.OrderServiceStub(relay.shop_channel()).GetOrder(
             ORDER, metadata=relay.shop_auth, timeout=5

@@ -11,7 +11,6 @@ import pytest
 
 from onlineconnect.gateway.config import DEFAULT_SHOP_RATE_LIMIT, RateLimit, load_gateway_config
 from onlineconnect.gateway.ratelimit import TokenBucket
-from onlineconnect.gateway.reload import apply_config
 from onlineconnect.testing import RunningRelay, running_relay
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
@@ -22,7 +21,7 @@ def limit_shops(relay: RunningRelay, **limits: RateLimit) -> None:
     """Gives every shop key of the relay the given limits (rate_limit / customer_rate_limit)."""
     cfg = relay.gateway.config
     shops = {h: dataclasses.replace(s, **limits) for h, s in cfg.shops.items()}
-    apply_config(relay.gateway, dataclasses.replace(cfg, shops=shops))
+    relay.gateway.apply_config(dataclasses.replace(cfg, shops=shops))
 
 
 async def get_order(relay: RunningRelay, customer: str, order: str = "091782005") -> grpc.aio.AioRpcError | None:

@@ -14,7 +14,6 @@ import pytest
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import HandshakeError, TunnelSession
 from onlineconnect.gateway.config import TenantConfig
-from onlineconnect.gateway.reload import apply_config
 from onlineconnect.testing import AGENT_TOKEN, RunningRelay, running_relay
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
@@ -88,14 +87,14 @@ async def test_rotation_keeps_tunnel_and_then_moves_the_agent_to_the_new_key() -
             await relay.wait_tunnels("demo", 1)
             first = relay.gateway.registry.tunnels("demo")[0]
 
-            apply_config(relay.gateway, rotated(relay, {1: old_key, 2: new_key}, {1: time.time() + 3600}))
+            relay.gateway.apply_config(rotated(relay, {1: old_key, 2: new_key}, {1: time.time() + 3600}))
             assert relay.gateway.registry.tunnels("demo") == [first], "a healthy tunnel must survive the reload"
             assert await handshake(relay, 1, old_key) == "ok"
             assert await handshake(relay, 2, new_key) == "ok"
             assert await get_order(relay) == "091782005"
 
             agent_conf.update(key_id=2, key=new_key)  # the merchant's IT updates agent.toml and sends SIGHUP
-            apply_config(relay.gateway, rotated(relay, {1: old_key, 2: new_key}, {1: time.time() - 1}))
+            relay.gateway.apply_config(rotated(relay, {1: old_key, 2: new_key}, {1: time.time() - 1}))
             await wait_for(lambda: [t.key_id for t in relay.gateway.registry.tunnels("demo")] == [2])
             assert conn.sessions == 2
             assert await get_order(relay) == "091782005"
@@ -111,7 +110,7 @@ async def test_retirement_time_passing_closes_old_tunnels_without_a_reload() -> 
     """A key whose retire_after passes while the gateway runs is retired by the periodic check alone."""
     async with running_relay(FakeHandlers()) as relay:
         new_key = os.urandom(16)
-        apply_config(relay.gateway, rotated(relay, {1: relay.key, 2: new_key}, {1: time.time() + 0.5}))
+        relay.gateway.apply_config(rotated(relay, {1: relay.key, 2: new_key}, {1: time.time() + 0.5}))
         assert len(relay.gateway.registry.tunnels("demo")) == 1
         # The test agent keeps its old key: once retired it is drained and its reconnects are refused.
         await wait_for(lambda: not relay.gateway.registry.tunnels("demo"))
