@@ -24,14 +24,18 @@ transaction ends at once. On a SQLite ERP in rollback-journal mode a reader neve
 as long as its query runs; the agent logs ``database.sqlite_rollback_journal`` at start for such a file (WAL
 mode lets writers proceed while the agent reads; the demo ERP uses it).
 
-Each query is bounded by a timeout, and driver errors are mapped into :mod:`onlineconnect.errors` once, here:
-connection failures become ``Unavailable("ERP database unreachable")``, anything else ``OnlineConnectError``
-naming the query.
+Each query is bounded by its deadline, by the database's own means so the server stops working on it (SQLite's
+progress handler, PostgreSQL's ``statement_timeout``, MariaDB's ``max_statement_time``, MySQL's
+``max_execution_time``, else ODBC's query timeout), and the connection goes back to the pool without the bound.
+Driver errors are mapped into :mod:`onlineconnect.errors` once, by :func:`.dberrors.map_db_error`: a query cut off
+becomes ``DeadlineExceeded``, connection failures ``Unavailable("ERP database unreachable")``, anything else
+``OnlineConnectError`` naming the query.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import re
@@ -47,16 +51,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
+from onlineconnect.errors import DeadlineExceeded, Unavailable
 
 from . import contract
+from .dberrors import UNREACHABLE, is_disconnect, map_db_error
 from .mapping import SPECS, Mapping
 from .sqltext import SQLGLOT_DIALECT, check_select_only, parameter_names, to_qmark
 
 log = structlog.get_logger(__name__)
 
 Row = dict[str, Any]
-UNREACHABLE = "ERP database unreachable"
 
 
 class Database(Protocol):
@@ -142,71 +146,34 @@ def dbms_kind(name: str) -> str:
     return low
 
 
-# SQLSTATEs that mean the connection is gone: class 08 (connection exception), and PostgreSQL's 57P01
-# (admin_shutdown: the server stops or the backend was terminated), 57P02 (crash_shutdown), 57P03 (cannot connect
-# now: starting up or in recovery).
-_DISCONNECT_STATES = frozenset({"57P01", "57P02", "57P03"})
-# MySQL/MariaDB client error numbers for a lost connection (2006 server has gone away, 2013 lost connection during
-# query, 2055 lost connection at reading …, 1927 connection was killed, 4031 disconnected for inactivity).
-_MYSQL_DISCONNECT = re.compile(
-    r"\b(2006|2013|2055|1927|4031)\b|server has gone away|lost connection|connection was killed"
-)
-_SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
+@dataclasses.dataclass(frozen=True)
+class StatementLimit:
+    """The statements that bound the next ones to a deadline on one DBMS, and undo the bound (None: it ends with
+    the transaction)."""
+
+    arm: str
+    disarm: str | None
 
 
-def sqlstate(exc: BaseException) -> str:
-    """The SQLSTATE of a driver error (psycopg, pyodbc, through SQLAlchemy or not); "" when the driver gives none."""
-    orig = getattr(exc, "orig", None) or exc
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if isinstance(state, str) and _SQLSTATE.match(state):
-        return state
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], str) and _SQLSTATE.match(args[0]):
-        return args[0]  # pyodbc: ('08S01', '[unixODBC]… message')
-    return ""
+_STATEMENT_LIMITED = frozenset({"postgresql", "mariadb", "mysql"})
 
 
-def driver_message(exc: BaseException) -> str:
-    """The driver's message, first line, with quoted values masked: it must never carry customer data."""
-    orig = getattr(exc, "orig", None) or exc
-    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
-    text = args[1] if len(args) > 1 and isinstance(args[1], str) and sqlstate(orig) else str(orig)
-    lines = text.strip().splitlines()
-    first = lines[0] if lines else type(orig).__name__
-    first = re.sub(r"'(?:[^']|'')*'", "'…'", first)
-    first = re.sub(r':\s*"[^"]*"', ': "…"', first)  # PostgreSQL: invalid input syntax for type integer: "4711x"
-    return first[:300]
+def statement_limit(dbms: str, timeout: float) -> StatementLimit | None:
+    """How a server cuts off a statement still running after ``timeout`` seconds, None when it has no such setting.
 
-
-def is_disconnect(exc: BaseException) -> bool:
-    """True when ``exc`` says the connection to the database is gone (the pooled connection must be dropped)."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if getattr(getattr(exc, "orig", None) or exc, "connection_lost", False):
-        return True
-    state = sqlstate(exc)
-    if state.startswith("08") or state in _DISCONNECT_STATES:
-        return True
-    orig = getattr(exc, "orig", None) or exc
-    if type(orig).__name__ in {"AdminShutdown", "CrashShutdown", "CannotConnectNow", "ConnectionTimeout"}:
-        return True
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) and not state:
-        return True
-    text = str(orig).lower()
-    if _MYSQL_DISCONNECT.search(text):
-        return True
-    return any(
-        s in text
-        for s in (
-            "unable to open",
-            "connection refused",
-            "could not connect",
-            "terminating connection",
-            "server closed the connection",
-            "connection is closed",
-            "no connection to the server",
-        )
-    )
+    PostgreSQL's ``statement_timeout`` set LOCAL ends with the transaction. MariaDB's ``max_statement_time``
+    (seconds) and MySQL's ``max_execution_time`` (milliseconds, SELECT only) are session variables, set back to 0
+    (no limit) before the connection returns to the pool. ODBC's own query timeout (``SQL_ATTR_QUERY_TIMEOUT``) is
+    the fallback for other databases; psqlODBC refuses it and the MariaDB driver ignores it, hence these.
+    """
+    ms = max(1, int(timeout * 1000))
+    if dbms == "postgresql":
+        return StatementLimit(f"SET LOCAL statement_timeout = {ms}", None)
+    if dbms == "mariadb":
+        return StatementLimit(f"SET SESSION max_statement_time = {ms / 1000:.3f}", "SET SESSION max_statement_time = 0")
+    if dbms == "mysql":
+        return StatementLimit(f"SET SESSION max_execution_time = {ms}", "SET SESSION max_execution_time = 0")
+    return None
 
 
 class SqlAlchemyDatabase:
@@ -281,38 +248,53 @@ class SqlAlchemyDatabase:
                 raise
             conn.rollback()
 
-    def _arm_timeout(self, conn: sa.Connection, timeout: float | None) -> threading.Timer | None:
+    @contextlib.contextmanager
+    def _deadline(self, conn: sa.Connection, timeout: float | None) -> Iterator[None]:
+        """Bounds the statements run inside to ``timeout`` seconds by the database's own means (see
+        :func:`statement_limit`); the connection goes back to the pool without the bound."""
         if timeout is None:
-            return None
+            yield
+            return
         raw = conn.connection.dbapi_connection
-        if self.dialect == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-            return None
-        if raw is not None and hasattr(raw, "set_progress_handler"):  # sqlite3
-            # Checked every few thousand VM steps: a query still running at the deadline is interrupted. Cheaper
-            # than a timer thread per query.
+        if self.dialect == "sqlite" and raw is not None:
+            # Checked every few thousand VM steps: a query still running at the deadline is interrupted.
             deadline = time.monotonic() + timeout
             raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
-            return None
+            try:
+                yield
+            finally:
+                raw.set_progress_handler(None, 0)
+            return
+        dbms = "mariadb" if getattr(self.engine.dialect, "is_mariadb", False) else self.dialect
+        limit = statement_limit(dbms, timeout)
+        if limit is not None:
+            conn.exec_driver_sql(limit.arm)
+            try:
+                yield
+            finally:
+                if limit.disarm is not None:
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):
+                        conn.exec_driver_sql(limit.disarm)
+            return
         if raw is not None and hasattr(raw, "timeout"):  # pyodbc: SQL_ATTR_QUERY_TIMEOUT in whole seconds
             raw.timeout = max(1, math.ceil(timeout))
-        return None
+            try:
+                yield
+            finally:
+                raw.timeout = 0
+            return
+        yield
 
     def fetch(self, name: str, params: AbcMapping[str, Any], *, timeout: float | None = None) -> list[Row]:
         sql = self.mapping.sql(name)
         if timeout is not None and timeout <= 0:
             raise DeadlineExceeded("deadline passed before the ERP query started")
         try:
-            with self._transaction() as conn:
-                timer = self._arm_timeout(conn, timeout)
-                try:
-                    values = _merged(params, self.bound)
-                    result = conn.execute(_text(sql, values), _bind(sql, values))
-                    keys = list(result.keys())
-                    rows = [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
-                finally:
-                    if timer is not None:
-                        timer.cancel()
+            with self._transaction() as conn, self._deadline(conn, timeout):
+                values = _merged(params, self.bound)
+                result = conn.execute(_text(sql, values), _bind(sql, values))
+                keys = list(result.keys())
+                rows = [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
         except sa.exc.SQLAlchemyError as exc:
             raise map_db_error(exc, name, timeout) from exc
         contract.check_rows(name, rows)
@@ -328,8 +310,7 @@ class SqlAlchemyDatabase:
     ) -> list[Row]:
         """Runs ad-hoc SQL (``check``'s samples and privilege queries) read-only; at most ``limit`` rows."""
         values = _merged(params, self.bound)
-        with self._transaction() as conn:
-            self._arm_timeout(conn, timeout)
+        with self._transaction() as conn, self._deadline(conn, timeout):
             result = conn.execute(_text(sql, values), _bind(sql, values))
             keys = list(result.keys())
             raw = result.fetchmany(limit) if limit is not None else result.fetchall()
@@ -472,22 +453,32 @@ class OdbcDatabase:
     def _execute(
         self, conn: Any, sql: str, values: Sequence[Any], timeout: float | None, limit: int | None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        self._set_query_timeout(conn, timeout)
+        bound = statement_limit(self.dbms, timeout) if timeout is not None else None
+        if self.dbms not in _STATEMENT_LIMITED:
+            self._set_query_timeout(conn, timeout)
         cur = conn.cursor()
         begin = _READ_ONLY_TRANSACTION.get(self.dbms)
         if begin is not None:
             cur.execute(begin)
-        cur.execute(sql, list(values))
-        cols = [d[0] for d in cur.description or []]
-        if not cur.description:
-            rows: list[tuple[Any, ...]] = []
-        else:
-            fetched = cur.fetchmany(limit) if limit is not None else cur.fetchall()
-            rows = [tuple(r) for r in fetched]
-        cur.close()
+        if bound is not None:
+            cur.execute(bound.arm)
+        try:
+            cur.execute(sql, list(values))
+            cols = [d[0] for d in cur.description or []]
+            if not cur.description:
+                rows: list[tuple[Any, ...]] = []
+            else:
+                fetched = cur.fetchmany(limit) if limit is not None else cur.fetchall()
+                rows = [tuple(r) for r in fetched]
+        finally:
+            if bound is not None and bound.disarm is not None:
+                with contextlib.suppress(self._pyodbc.Error):
+                    cur.execute(bound.disarm)
+            cur.close()
         return cols, rows
 
     def _set_query_timeout(self, conn: Any, timeout: float | None) -> None:
+        # ODBC's own query timeout, for a DBMS without a statement limit of its own (see statement_limit).
         if not self._query_timeout:
             return
         try:
@@ -545,27 +536,6 @@ class OdbcDatabase:
             pool, self._pool = self._pool, []
         for c in pool:
             self._release(c, False)
-
-
-def map_db_error(exc: BaseException, query: str, timeout: float | None) -> OnlineConnectError:
-    """Maps a driver or SQLAlchemy error of query ``query`` into the project's exception tree."""
-    text = str(exc).lower()
-    if "interrupted" in text or "statement timeout" in text or "canceling statement" in text or "hyt00" in text:
-        return DeadlineExceeded(
-            f"ERP query {query} did not finish within the deadline ({timeout:.2f} s)"
-            if timeout
-            else f"ERP query {query} timed out"
-        )
-    if is_disconnect(exc):
-        return Unavailable(UNREACHABLE)
-    log.error(
-        "erp.query_failed",
-        query=query,
-        sqlstate=sqlstate(exc) or None,
-        message=driver_message(exc),
-        error=type(getattr(exc, "orig", None) or exc).__name__,
-    )
-    return OnlineConnectError(f"ERP query {query} failed; see the agent's log")
 
 
 def validate(db: Database) -> list[str]:
