@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +208,11 @@ def is_loopback(host: str) -> bool:
 def mask(value: str) -> str:
     """Masks a secret for ``--print-config``."""
     return "***" if value else ""
+
+
+_URL_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def mask_url(urls: str) -> str:
+    """``nats://user:secret@host`` → ``nats://***@host`` for each of comma-separated URLs (logs, print-config)."""
+    return ",".join(_URL_USERINFO.sub("//***@", u) for u in urls.split(","))

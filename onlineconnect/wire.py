@@ -45,6 +45,12 @@ _MSG_RESPONSE = tunnel_pb2.TunnelMessage.DESCRIPTOR.fields_by_name["response"].n
 _BUNDLE_MESSAGES = tunnel_pb2.TunnelBundle.DESCRIPTOR.fields_by_name["messages"].number
 
 
+def call_field(request_field: str, encoded_request: bytes) -> bytes:
+    """The ``AgentRequest.call`` oneof field ``request_field`` (e.g. ``get_order``) holding the shop's encoded
+    request: appended to an encoded ``AgentRequest`` without it, it sets the call."""
+    return field_bytes(_REQUEST_FIELD_NUMBER[request_field], encoded_request)
+
+
 def request_message(call_id: int, header: bytes, request_field: str, encoded_request: bytes) -> bytes:
     """Builds an encoded TunnelMessage carrying an AgentRequest.
 
@@ -54,7 +60,7 @@ def request_message(call_id: int, header: bytes, request_field: str, encoded_req
         request_field: The ``AgentRequest.call`` oneof field, e.g. ``get_order``.
         encoded_request: The shop's request exactly as it arrived.
     """
-    agent_request = header + field_bytes(_REQUEST_FIELD_NUMBER[request_field], encoded_request)
+    agent_request = header + call_field(request_field, encoded_request)
     return field_varint(1, call_id) + field_bytes(_MSG_REQUEST, agent_request)
 
 
