@@ -21,8 +21,9 @@ Order numbers are compared after removing blanks, case and leading zeros: an ERP
 numeric or case-insensitive finds "091782005", " 91782005" and "0091782005" alike, so they must share one count.
 
 Memory is bounded in count and time: entries expire once their failures are older than the window and their lock
-is over, and at most ``max_tracked_orders`` order numbers and ``max_tracked_ips`` IP networks are held (the least
-recently touched are dropped first). Nothing the customer typed besides the order number is logged.
+is over (an IP's bucket once it has refilled), and at most ``max_tracked_orders`` order numbers and
+``max_tracked_ips`` IP networks are held (the least recently touched are dropped first). Nothing the customer typed
+besides the order number is logged.
 """
 
 from __future__ import annotations
@@ -164,6 +165,10 @@ class GuestGuard:
             del self._orders[oldest_key]
         while len(self._orders) > self.config.max_tracked_orders:
             self._orders.popitem(last=False)
+        for table in (self._ips, self._shops):
+            # A bucket that has refilled is the same as a new one: forget it (least recently used first).
+            while table and _refilled(next(iter(table.values())), now):
+                table.popitem(last=False)
         while len(self._ips) > self.config.max_tracked_ips:
             self._ips.popitem(last=False)
         while len(self._shops) > MAX_SHOP_BUCKETS:
@@ -301,6 +306,11 @@ class GuestGuard:
         st.pending -= 1
         self.counts.outcomes["found"] += 1
         return answer
+
+
+def _refilled(bucket: TokenBucket, now: float) -> bool:
+    """True when ``bucket`` is full again by ``now``."""
+    return bucket.tokens + (now - bucket.stamp) * bucket.per_second >= bucket.burst
 
 
 class _Locked(Exception):
