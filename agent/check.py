@@ -32,7 +32,8 @@ from onlineconnect.errors import ConfigError, OnlineConnectError
 
 from .config import AgentConfig, load_agent_config, proxy_for_gateway
 from .connector import CHANNEL_OPTIONS, channel_credentials
-from .erp.db import UNREACHABLE, Database, open_database, validate_queries, validate_values
+from .erp.db import Database, open_database, validate_queries, validate_values
+from .erp.dberrors import UNREACHABLE
 from .erp.mapping import Mapping, load_mapping
 from .erp.privileges import describe, inspect_privileges
 from .proxy import grpc_proxy_options
