@@ -136,6 +136,7 @@ class GatewayServer:
         self.metrics = GatewayMetrics(self.registry, CALLS)
         self.relay = Relay(self.live, self.auth, self.registry, observe=self.metrics)
         self.metrics.watch_budget(lambda: self.relay.budget.held, lambda: self.config.shop_buffer_bytes)
+        self.metrics.watch_cache(lambda: self.relay.cache)
         self.tunnels = TunnelEndpoint(self.live, self.auth, self.registry)
         self.cluster: ClusterLink | None = None  # [cluster]: the link to the other replicas through NATS
         if config.cluster is not None:

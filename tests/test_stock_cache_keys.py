@@ -197,6 +197,10 @@ async def test_unknown_field_variants_through_the_gateway(tmp_path: Path) -> Non
             assert resp.entries[0].stock.from_cache == (i > 0)
         cache = relay.gateway.relay.cache
         assert len(cache) == 1 and cache.misses == 1 and cache.hits == 299
+        exported = relay.gateway.metrics.registry.get_sample_value  # the same counters on the gateway's /metrics
+        assert exported("onlineconnect_gateway_stock_cache_hits_total") == 299
+        assert exported("onlineconnect_gateway_stock_cache_misses_total") == 1
+        assert exported("onlineconnect_gateway_stock_cache_entries") == 1
         with pytest.raises(grpc.aio.AioRpcError):  # the real agent is there: the over-limit batch is refused
             await call(batch(*[SKU_A] * 101).SerializeToString(), metadata=relay.shop_auth, timeout=5)
     handlers.close()
