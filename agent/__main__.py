@@ -70,13 +70,14 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(config.printable(), indent=2))
         return 0
     configure(fmt=config.log_format, level=config.log_level, role="agent")
+    audit_log: audit.AuditLog | None = None
     if config.audit_file is not None:
         try:
-            audit.install(audit.AuditLog(config.audit_file))
+            audit_log = audit.AuditLog(config.audit_file)
         except OSError as exc:
             print(f"onlineconnect-agent: cannot open audit file {config.audit_file}: {exc.strerror}", file=sys.stderr)
             return 2
-    agents = [Agent(c) for c in _per_tenant(config)]
+    agents = [Agent(c, audit=audit_log) for c in _per_tenant(config)]
 
     def on_hup(_sig: int, _frame: FrameType | None) -> None:
         for agent in agents:

@@ -17,6 +17,7 @@ import structlog
 from onlineconnect import __version__
 from onlineconnect.errors import ConfigError, Unavailable
 
+from .audit import AuditLog
 from .config import AgentConfig, proxy_for_gateway
 from .connector import Connector, channel_credentials
 from .erp.db import Database, open_database, validate
@@ -81,8 +82,9 @@ def check_against_database(db: Database, *, allow_writable_user: bool = False) -
 class Agent:
     """A running agent."""
 
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, *, audit: AuditLog | None = None) -> None:
         self.config = config
+        self.audit = audit  # the process's audit log ([audit] file), shared by its Mandanten; None: off
         self.db: Database | None = None
         self.handlers: Handlers | None = None
         self.connectors: list[Connector] = []
@@ -151,6 +153,7 @@ class Agent:
             key=c.key,
             handlers=self.handlers,
             version=__version__,
+            audit=self.audit,
         )
 
     def _on_state(self, gateway: str, state: str, detail: str) -> None:

@@ -207,17 +207,3 @@ def verify(path: Path, *, max_problems: int = 20) -> Verdict:
                 problems.append(f"line {lineno}: record {stated_seq} does not chain to the line before it")
             prev, seq = stated_hash, stated_seq
     return Verdict(records=count, head=prev, problems=problems)
-
-
-_default: AuditLog | None = None
-
-
-def install(audit: AuditLog | None) -> None:
-    """Makes ``audit`` the process's audit log (``onlineconnect-agent`` does this from ``[audit] file``)."""
-    global _default
-    _default = audit
-
-
-def current() -> AuditLog | None:
-    """The process's audit log, or None if auditing is off."""
-    return _default

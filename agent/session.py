@@ -25,7 +25,7 @@ from onlineconnect import wire
 from onlineconnect.calls import BY_REQUEST_FIELD, Call
 from onlineconnect.envelope import NONCE_BYTES, PROTOCOL_VERSION, SessionSecret, new_nonce, session_pair
 from onlineconnect.errors import DeadlineExceeded, EnvelopeError, OnlineConnectError, Unavailable
-from onlineconnect.link import SealedLink
+from onlineconnect.link import READY, SealedLink
 from onlineconnect.v1 import orders_pb2, tunnel_pb2, tunnel_pb2_grpc
 
 from . import audit as _audit
@@ -38,7 +38,6 @@ log = structlog.get_logger("onlineconnect.agent.session")
 _ROUTINE = frozenset({"OK", "NOT_FOUND", "INVALID_ARGUMENT", "PERMISSION_DENIED", "CANCELLED"})
 _OK_FINAL = tunnel_pb2.AgentResponse(code=0, final=True).SerializeToString()
 _OK_MORE = tunnel_pb2.AgentResponse(code=0, final=False).SerializeToString()
-_READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
 
 
 class HandshakeError(Exception):
@@ -103,7 +102,7 @@ class TunnelSession:
         self.link: SealedLink | None = None
         self.accepting = True
         self._writer: asyncio.Task[None] | None = None
-        self.audit = audit if audit is not None else _audit.current()
+        self.audit = audit  # None: no audit log
         self._call: Any = None
         self._leaving: asyncio.Task[None] | None = None
 
@@ -152,22 +151,20 @@ class TunnelSession:
 
         link = self.link = SealedLink(sealer, opener, write)
         writer = self._writer = asyncio.create_task(link.run_writer(), name=f"agent-writer-{self.session_id}")
-        link.send(_READY)
+        link.send(READY)
         reason = "gateway closed the stream"
+
+        async def read() -> tunnel_pb2.ConnectResponse | None:
+            nonlocal reason
+            try:
+                frame = await call.read()
+            except grpc.aio.AioRpcError as exc:
+                reason = f"stream failed: {exc.code().name} {exc.details() or ''}".strip()
+                return None
+            return None if frame is grpc.aio.EOF else frame
+
         try:
-            while True:
-                try:
-                    frame = await call.read()
-                except grpc.aio.AioRpcError as exc:
-                    reason = f"stream failed: {exc.code().name} {exc.details() or ''}".strip()
-                    break
-                if frame is grpc.aio.EOF:
-                    break
-                if not frame.HasField("sealed"):
-                    raise EnvelopeError("unsealed frame after the handshake")
-                plaintext = link.open(frame.sealed)
-                if plaintext is not None:
-                    self._dispatch(plaintext)
+            await link.pump(read, self._dispatch)
         except EnvelopeError as exc:
             reason = f"rejected frame from gateway: {exc.message}"
             log.warning("tunnel.rejected", session=self.session_id, reason=exc.message)

@@ -48,7 +48,7 @@ from onlineconnect.envelope import (
     session_pair,
 )
 from onlineconnect.errors import EnvelopeError, OnlineConnectError
-from onlineconnect.link import SealedLink
+from onlineconnect.link import READY, SealedLink, starts_ready
 from onlineconnect.v1 import tunnel_pb2
 
 from .auth import Authenticator, bearer, certificate_names
@@ -67,7 +67,6 @@ RETIRE_GRACE = 10.0  # seconds a retired tunnel's agent has to finish its calls 
 # dials a new channel for every session).
 RENEW_AT_AGE = 0.8
 MALFORMED = "malformed tunnel frame"
-_READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
 
 
 class _Refused(Exception):
@@ -347,11 +346,7 @@ class TunnelEndpoint:
                 plaintext = hs.link.open(frame.sealed)
                 if plaintext is None:
                     continue  # a bundle spanning several frames; the deadline still holds
-                try:
-                    bundle = tunnel_pb2.TunnelBundle.FromString(plaintext)
-                except DecodeError:
-                    bundle = tunnel_pb2.TunnelBundle()
-                if not bundle.messages or not bundle.messages[0].HasField("ready"):
+                if not starts_ready(plaintext):
                     raise EnvelopeError("the first sealed message must be TunnelReady")
             except EnvelopeError as exc:
                 message = f"tunnel closed: rejected: {exc.message}"
@@ -381,7 +376,7 @@ class TunnelEndpoint:
             tenant=hello.tenant, agent=hello.agent_id, session_id=session_id, link=link, key_id=hs.secret.key_id
         )
         writer = asyncio.create_task(link.run_writer(), name=f"tunnel-writer-{session_id}")
-        link.send(_READY)
+        link.send(READY)
         self.registry.add(tunnel)
         task = asyncio.current_task()
         assert task is not None
@@ -402,20 +397,18 @@ class TunnelEndpoint:
         )
         reason = "agent closed the stream"
         status = grpc.StatusCode.OK
+
+        async def read() -> tunnel_pb2.ConnectRequest | None:
+            raw = await context.read()
+            if raw is grpc.aio.EOF:
+                return None
+            try:
+                return _frame(raw)
+            except _Refused as exc:
+                raise EnvelopeError(exc.message) from None
+
         try:
-            while True:
-                raw = await context.read()
-                if raw is grpc.aio.EOF:
-                    break
-                try:
-                    frame = _frame(raw)
-                except _Refused as exc:
-                    raise EnvelopeError(exc.message) from None
-                if not frame.HasField("sealed"):
-                    raise EnvelopeError("unsealed frame after the handshake")
-                plaintext = link.open(frame.sealed)
-                if plaintext is not None:
-                    tunnel.deliver(plaintext)
+            await link.pump(read, tunnel.deliver)
         except EnvelopeError as exc:
             reason = f"rejected: {exc.message}"
             malformed = exc.message == MALFORMED

@@ -1,4 +1,7 @@
-"""One end of a sealed tunnel session: the single writer task and the frame reassembly, shared by both roles.
+"""One end of a sealed tunnel session, the part of the session protocol both roles share: the ``TunnelReady`` each
+side sends first, the single writer task, the frame reassembly and the read loop (:meth:`SealedLink.pump`). The
+handshake before it differs by role (the agent dials and says hello, the gateway checks and welcomes:
+``agent/session.py`` and ``gateway/connect.py``); from the first sealed frame on both ends run this code.
 
 Messages to send are already-encoded ``TunnelMessage`` bytes put into an outbox. One writer task per stream takes
 whatever has queued up, bundles it (under load many messages share a frame, so there are fewer gRPC messages and
@@ -10,12 +13,41 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from google.protobuf.message import DecodeError
 
 from . import wire
-from .envelope import MAX_FRAME_BYTES, Opener, Reassembler, Sealer
+from .envelope import MAX_FRAME_BYTES, PROTOCOL_VERSION, Opener, Reassembler, Sealer
+from .errors import EnvelopeError
 from .v1 import tunnel_pb2
 
 WriteFrame = Callable[[tunnel_pb2.SealedFrame], Awaitable[None]]
+
+# The first sealed message in each direction: the sender holds the tenant key and speaks this protocol version.
+READY = tunnel_pb2.TunnelMessage(ready=tunnel_pb2.TunnelReady(protocol_version=PROTOCOL_VERSION)).SerializeToString()
+
+
+class Frame(Protocol):
+    """A stream frame of either direction (``ConnectRequest`` / ``ConnectResponse``): only sealed ones count here."""
+
+    @property
+    def sealed(self) -> tunnel_pb2.SealedFrame: ...
+
+    def HasField(self, field_name: str) -> bool: ...
+
+
+ReadFrame = Callable[[], Awaitable[Frame | None]]
+
+
+def starts_ready(plaintext: bytes) -> bool:
+    """True if a bundle's first message is ``TunnelReady`` (what the first sealed bundle of a session must be)."""
+    try:
+        bundle = tunnel_pb2.TunnelBundle.FromString(plaintext)
+    except DecodeError:
+        return False
+    return bool(bundle.messages) and bundle.messages[0].HasField("ready")
+
 
 _CLOSE = b""
 
@@ -44,6 +76,24 @@ class SealedLink:
         """Opens a received frame; returns a whole bundle's plaintext when complete (raises EnvelopeError)."""
         self.bytes_in += len(frame.ciphertext)
         return self._reassembler.feed(frame)
+
+    async def pump(self, read: ReadFrame, deliver: Callable[[bytes], None]) -> None:
+        """The session's read loop: reads frames until ``read`` returns None (the stream ended), opens each sealed
+        frame and hands every complete bundle's plaintext to ``deliver``.
+
+        Raises:
+            EnvelopeError: an unsealed frame after the handshake, or one that does not open (forged, tampered,
+                replayed, reordered); the caller ends the session.
+        """
+        while True:
+            frame = await read()
+            if frame is None:
+                return
+            if not frame.HasField("sealed"):
+                raise EnvelopeError("unsealed frame after the handshake")
+            plaintext = self.open(frame.sealed)
+            if plaintext is not None:
+                deliver(plaintext)
 
     async def run_writer(self) -> None:
         """The one writer task of the stream: bundles, seals and writes until closed."""
