@@ -311,3 +311,27 @@ def test_agent_refuses_to_start_with_a_broken_guest_query(erp: Path, tmp_path: P
     proc = subprocess.run([str(agent), "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert str(mapping) in proc.stderr and "[orders_guest]" in proc.stderr and "anschriften" in proc.stderr
+
+
+def test_alternative_schema_answers_guest_lookups_alike(erp: Path, tmp_path: Path) -> None:
+    """On the German-style schema of tests/altschema, through its own orders_guest, the same pairs find the same
+    reduced orders and the same misses are NOT_FOUND."""
+    from altschema import MAPPING, build_alt_erp
+
+    from onlineconnect.agent.erp.db import SqlAlchemyDatabase
+    from onlineconnect.agent.erp.mapping import load_mapping
+
+    build_alt_erp(erp / "erp.db", tmp_path / "alt.db")
+    alt_db = SqlAlchemyDatabase(f"sqlite:///{tmp_path / 'alt.db'}", load_mapping(MAPPING, defaults=False))
+    alt = OrderQueries(alt_db, OrderSettings(archive_root=erp / "archive"))
+    demo = demo_queries(tmp_path / "demo")
+    try:
+        for number, postcode, last_name in (
+            (SHEET, "68 766", "MUSTERMANN"),
+            ("091790117", "10178", "Strauss"),
+            ("091770010", "sw1a-2aa", "MÜLLER"),
+        ):
+            assert lookup(alt, number, postcode, last_name) == lookup(demo, number, postcode, last_name)
+        assert miss(alt, SHEET, "12345") == miss(alt, "000000001", SHEET_POSTCODE) == "order not found"
+    finally:
+        alt_db.close()
