@@ -22,7 +22,7 @@ import grpc
 import structlog
 
 from onlineconnect import wire
-from onlineconnect.calls import BY_REQUEST_FIELD, Call
+from onlineconnect.calls import Call, call_of
 from onlineconnect.envelope import NONCE_BYTES, PROTOCOL_VERSION, SessionSecret, new_nonce, session_pair
 from onlineconnect.errors import DeadlineExceeded, EnvelopeError, OnlineConnectError, Unavailable
 from onlineconnect.link import READY, SealedLink
@@ -209,19 +209,17 @@ class TunnelSession:
                     self._leaving = asyncio.create_task(self._leave(), name=f"agent-leave-{self.session_id}")
 
     def _start(self, call_id: int, request: tunnel_pb2.AgentRequest) -> None:
-        field = request.WhichOneof("call")
-        call = BY_REQUEST_FIELD.get(field or "")
-        if call is None:
+        found = call_of(request)
+        if found is None:
             self._send_error(call_id, Unavailable("this agent does not support the requested call; update it"))
             return
+        call, inner = found
         if not self.accepting:
             self._send_error(call_id, Unavailable("agent is shutting down"))
             return
         deadline = time.monotonic() + request.deadline_ms / 1000 if request.deadline_ms else None
         ctx = CallContext(tenant=self.tenant, shop=request.shop, request_id=request.request_id, deadline=deadline)
-        task = asyncio.create_task(
-            self._serve(call_id, call, getattr(request, call.request_field), ctx, request.initial_window)
-        )
+        task = asyncio.create_task(self._serve(call_id, call, inner, ctx, request.initial_window))
         self.tasks[call_id] = task
         task.add_done_callback(functools.partial(self._finished, call_id))
 

@@ -55,12 +55,14 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from onlineconnect import wire
-from onlineconnect.calls import BY_REQUEST_FIELD, Call
+from onlineconnect.calls import Call, call_of
+from onlineconnect.config import mask_url
 from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
 from onlineconnect.v1 import tunnel_pb2
 
 from .cluster_state import LinkState
 from .config import ClusterConfig
+from .retry import may_retry
 
 log = structlog.get_logger("onlineconnect.gateway.cluster")
 
@@ -96,11 +98,6 @@ def tenant_token(tenant: str) -> str:
     return tenant if _SIMPLE.match(tenant) else "x" + tenant.encode().hex()
 
 
-def masked(url: str) -> str:
-    """A NATS URL without the credentials it may carry."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
-
-
 class ClusterLink:
     """This replica's link to the others."""
 
@@ -121,7 +118,7 @@ class ClusterLink:
         self._next_token = 0
         self._waiting: dict[str, asyncio.Queue[Msg | BaseException]] = {}  # calls sent, by token
         self._serving: dict[str, int] = {}  # reply subjects of calls served for others (for heartbeats)
-        self._where = ",".join(masked(u) for u in config.servers)
+        self._where = ",".join(mask_url(u) for u in config.servers)
         self._instance = f"{config.replica}/{uuid.uuid4().hex[:8]}"  # names may repeat; instances do not
         self._broadcasts: dict[str, Callable[[bytes], None]] = {}  # subject suffix -> handler of others' news
         self.state = LinkState(
@@ -380,7 +377,7 @@ class ClusterLink:
         queue: asyncio.Queue[Msg | BaseException] = asyncio.Queue()
         self._waiting[token] = queue
         header = tunnel_pb2.AgentRequest(request_id=request_id, deadline_ms=max(1, int(left * 1000)), shop=shop)
-        payload = header.SerializeToString() + _field(call, request)
+        payload = header.SerializeToString() + wire.call_field(call.request_field, request)
         self.state.routed_out += 1
         try:
             await nc.publish(self.subject(tenant), payload, reply=f"{self._inbox}.{token}")
@@ -472,21 +469,22 @@ class ClusterLink:
     ) -> tunnel_pb2.RelayResponse:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
-        for attempt in (1, 2):
+        attempt = 0
+        while True:
+            attempt += 1
             token, queue, _ = await self._send(call, tenant, request, end - loop.time(), request_id, shop)
             try:
                 msg = await self._next(queue, end, tenant)
             except ReplicaLost:
-                if attempt == 2:
+                if not may_retry(attempt, left=end - loop.time()):
                     raise
                 log.warning("cluster.replica_lost", tenant=tenant, request_id=request_id)
                 continue
             finally:
                 self._waiting.pop(token, None)
-            if NO_PATH_HEADER in (msg.headers or {}) and attempt == 1:
+            if NO_PATH_HEADER in (msg.headers or {}) and may_retry(attempt, left=end - loop.time()):
                 continue  # that replica just lost its tunnel: NATS may know another one
             return tunnel_pb2.RelayResponse.FromString(msg.data)
-        raise DeadlineExceeded(f"no answer from the other gateway replicas within {deadline:.3f} s")
 
     async def stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
@@ -562,12 +560,13 @@ class ClusterLink:
         self._serving[reply] = self._serving.get(reply, 0) + 1
         try:
             req = tunnel_pb2.AgentRequest.FromString(msg.data)
-            call = BY_REQUEST_FIELD.get(req.WhichOneof("call") or "")
-            if call is None:
+            found = call_of(req)
+            if found is None:
                 raise Unavailable("this gateway replica does not support the requested call; update it")
+            call, inner = found
             if tenant not in self._wanted:  # our last tunnel of it went a moment ago: the caller asks elsewhere
                 raise Unavailable(f"this gateway replica no longer holds a tunnel of tenant {tenant!r}")
-            encoded = getattr(req, call.request_field).SerializeToString()
+            encoded = inner.SerializeToString()
             deadline = req.deadline_ms / 1000
             opts: dict[str, Any] = {"deadline": deadline, "request_id": req.request_id, "shop": req.shop}
             self.state.routed_in += 1
@@ -628,12 +627,6 @@ class NatsTrouble(Unavailable):
 
 class NoReplica(Unavailable):
     """Expected: NATS answered that no replica holds a tunnel of the tenant."""
-
-
-def _field(call: Call, request: bytes) -> bytes:
-    """The ``AgentRequest.call`` oneof field carrying the shop's request, encoded."""
-    number = tunnel_pb2.AgentRequest.DESCRIPTOR.fields_by_name[call.request_field].number
-    return wire.field_bytes(number, request)
 
 
 def _error(exc: OnlineConnectError) -> bytes:

@@ -63,7 +63,16 @@ from datetime import datetime
 from pathlib import Path
 
 from onlineconnect.calls import BY_METHOD
-from onlineconnect.config import Section, is_loopback, load_toml, mask, parse_hex_key, parse_log, split_host_port
+from onlineconnect.config import (
+    Section,
+    is_loopback,
+    load_toml,
+    mask,
+    mask_url,
+    parse_hex_key,
+    parse_log,
+    split_host_port,
+)
 
 
 @dataclass(frozen=True)
@@ -264,7 +273,7 @@ class GatewayConfig:
             if self.http
             else {},
             "cluster": {
-                "nats": _mask_url_credentials(self.cluster.nats),
+                "nats": mask_url(self.cluster.nats),
                 "replica": self.cluster.replica,
                 "subject_prefix": self.cluster.subject_prefix,
                 "ping_interval_seconds": self.cluster.ping_interval,
@@ -325,11 +334,6 @@ def hash_secret(secret: str) -> str:
     nothing to brute-force, unlike a password.
     """
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _mask_url_credentials(urls: str) -> str:
-    """``nats://user:secret@host`` → ``nats://***@host`` for each comma-separated URL."""
-    return ",".join(re.sub(r"//[^/@]*@", "//***@", u) for u in urls.split(","))
 
 
 def _cluster(root: Section) -> ClusterConfig | None:

@@ -51,6 +51,7 @@ from .guest_guard import GuestGuard
 from .live import LiveConfig
 from .ratelimit import Admission, decode_request
 from .registry import Registry
+from .retry import may_retry
 from .stock_cache import CachePolicy, StockCache, cache_key
 
 if TYPE_CHECKING:  # the cluster link needs nats-py, an optional extra: import it only where it is configured
@@ -282,7 +283,7 @@ class Relay:
             failure = exc
         left = end - loop.time()
         other = self.registry.pick(tenant, exclude=tunnel)
-        if left <= 0 or (other is None and elsewhere is None):
+        if not may_retry(1, left=left) or (other is None and elsewhere is None):
             if answer is not None:
                 return answer
             raise failure
@@ -308,6 +309,7 @@ class Relay:
         if tunnel is None:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
         started = False
+        attempt = 1
         while True:
             release = self.admission.acquire(tenant, shop)
             try:
@@ -318,10 +320,12 @@ class Relay:
                     yield part
                 return
             except Unavailable:
-                other = None if started else self.registry.pick(tenant, exclude=tunnel)
-                if other is None or end - loop.time() <= 0:
+                if not may_retry(attempt, left=end - loop.time(), started=started):
                     raise
-                started = True  # only one retry
+                other = self.registry.pick(tenant, exclude=tunnel)
+                if other is None:
+                    raise
+                attempt += 1
                 log.info("call.retried", rpc=call.method, tenant=tenant, request_id=request_id)
                 tunnel = other
             finally:

@@ -105,3 +105,13 @@ CALLS: tuple[Call, ...] = (
 BY_PATH: dict[str, Call] = {c.path: c for c in CALLS}
 BY_METHOD: dict[str, Call] = {c.method: c for c in CALLS}
 BY_REQUEST_FIELD: dict[str, Call] = {c.request_field: c for c in CALLS}
+
+
+def call_of(request: Message) -> tuple[Call, Message] | None:
+    """The call an ``AgentRequest`` carries and its typed request; None when it carries none this side knows (a
+    newer peer's RPC)."""
+    call = BY_REQUEST_FIELD.get(request.WhichOneof("call") or "")
+    if call is None:
+        return None
+    inner: Message = getattr(request, call.request_field)
+    return call, inner
