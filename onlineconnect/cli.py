@@ -51,6 +51,7 @@ def _grpcurl_lines(address: str) -> str:
             f'  grpcurl -plaintext {auth} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' {address} onlineconnect.v1.OrderService/GetReorderItems',
             f'  grpcurl -plaintext {auth} -d \'{{"sku":"851888-XS-KI","location":{{"postcode":"68766","country":"DE"}}}}\' {address} onlineconnect.v1.StockService/GetStoreStock',
             f'  grpcurl -plaintext {auth} -d \'{{"skus":["851888-XS-KI","851888-M-MA"]}}\' {address} onlineconnect.v1.StockService/BatchGetStoreStock',
+            f'  grpcurl -plaintext {auth} -H \'x-customer-ip: 203.0.113.7\' -d \'{{"order_number":"091782005","postcode":"68766"}}\' {address} onlineconnect.v1.OrderService/LookupGuestOrder',
             f'  grpcurl -plaintext {auth} -d \'{{"service":"onlineconnect.tenant.demo"}}\' {address} grpc.health.v1.Health/Check',
         ]
     )
@@ -64,6 +65,7 @@ def _curl_lines(http_address: str) -> str:
             f'  curl -sS {auth} {json_type} -d \'{{"customer_number":"4711","order_number":"091782005"}}\' http://{http_address}/onlineconnect.v1.OrderService/GetOrder',
             f'  curl -sS -G {auth} -d encoding=json --data-urlencode \'message={{"sku":"851888-XS-KI"}}\' http://{http_address}/onlineconnect.v1.StockService/GetStoreStock',
             f"  curl -fsS -OJ {auth} http://{http_address}/v1/customers/4711/orders/091782005/invoices/D-1000001.pdf",
+            f'  curl -sS {auth} {json_type} -H \'x-customer-ip: 203.0.113.7\' -d \'{{"order_number":"091782005","postcode":"68766"}}\' http://{http_address}/onlineconnect.v1.OrderService/LookupGuestOrder',
             f"  curl -sS http://{http_address}/openapi.json",
         ]
     )
