@@ -21,9 +21,6 @@ import time
 from pathlib import Path
 
 import grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import AUTH, POSTCODE, RESULTS, demo_erp, percentile, relay_stack, write_results
 
 from onlineconnect.v1 import stock_pb2, stock_pb2_grpc

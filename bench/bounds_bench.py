@@ -2,7 +2,8 @@
 
 A real gateway process (console script, config file) and an agent in this process whose BatchGetStoreStock
 answers are about 100 KB. One shop key opens the calls on raw HTTP/2 connections advertising a receive window of
-zero (``tests/stalled_shop.py``), so no answer is ever taken. Two gateways run one after the other in the same run:
+zero (``onlineconnect.testing.stalled_shop``), so no answer is ever taken. Two gateways run one after the other in the
+same run:
 one with the default memory budget (``max_unread_mib = 64``, ``max_unread_mib_per_shop = 8``) and one with the
 budget opened wide (``max_unread_mib = 4096`` for the key too), which shows what the budget saves. In-flight caps
 and the rate limit are lifted for the shop so that only the budget bounds memory. After the burst, a call of
@@ -28,11 +29,10 @@ from harness import RESULTS, machine, memory_kb, wait_port, write_results
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import TunnelSession
 from onlineconnect.calls import BY_METHOD, Call
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.processes import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
+from onlineconnect.testing.stalled_shop import StalledConnection
 from onlineconnect.v1 import stock_pb2, stock_pb2_grpc
-
-from fakes import FakeHandlers
-from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
-from stalled_shop import StalledConnection
 
 OTHER_KEY_HEX = "00112233445566778899aabbccddeeff"
 OTHER_SHOP = "other-tenant-shop-key"

@@ -51,11 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import psycopg
 from chaos_truth import (
     CORRECT,
@@ -70,14 +65,15 @@ from chaos_truth import (
     StockWriter,
     read_stock,
 )
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import RESULTS, wait_serving, write_results
 from pg_private import PrivatePostgres, private_postgres
-from relay_invariants import mapping_without_customer_filter
 
 from onlineconnect.agent.erp.demo.export import create_database, export_demo
+from onlineconnect.testing.invariants import mapping_without_customer_filter
+from onlineconnect.testing.processes import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
 
 BENCH = Path(__file__).resolve().parent
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)

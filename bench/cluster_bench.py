@@ -27,9 +27,10 @@ from pathlib import Path
 
 from harness import AUTH, RESULTS, demo_erp, lift_shop_limits, percentile, wait_serving, write_results
 
+from onlineconnect.testing.cluster import NatsServer, write_cluster_gateway_config, write_multi_agent_config
+from onlineconnect.testing.processes import Proc, free_port, start
+
 import loadgen
-from cluster_stack import NatsServer, write_cluster_gateway_config, write_multi_agent_config
-from procs import Proc, free_port, start
 
 
 def _start(name: str, config: Path, folder: Path) -> Proc:

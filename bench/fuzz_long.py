@@ -8,7 +8,7 @@ Relay cases: mutated and random request bytes, hostile strings, and well-formed 
 customers, orders, documents and SKUs (mostly another customer's) sent to every RPC of a real gateway with a real
 agent on the demo ERP (identity serializers, so the bytes arrive as they are). A case fails on any status other
 than OK, INVALID_ARGUMENT, NOT_FOUND or RESOURCE_EXHAUSTED, or on an OK answer that breaks an invariant of
-``tests/relay_invariants.py`` (an order of another customer, a page or store list beyond its bound, stock for a
+``onlineconnect.testing.invariants`` (an order of another customer, a page or store list beyond its bound, stock for a
 SKU never asked); the run fails if the tunnel was replaced.
 
     python bench/fuzz_long.py [--cases 100000] [--relay-share 0.2] [--seed N] [--mapping override.toml]
@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
@@ -38,16 +37,13 @@ from typing import Any
 import grpc
 import structlog
 from google.protobuf.message import DecodeError
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import RESULTS, write_results
-from relay_invariants import demo_handlers, plausible_request, violations
 
 from onlineconnect.calls import CALLS
 from onlineconnect.envelope import SessionSecret, session_pair
 from onlineconnect.errors import EnvelopeError
 from onlineconnect.testing import SHOP_KEY, running_relay
+from onlineconnect.testing.invariants import demo_handlers, plausible_request, violations
 from onlineconnect.v1 import orders_pb2, stock_pb2, tunnel_pb2
 
 CLEAR = {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED"}

@@ -19,23 +19,18 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import AUTH, POSTCODE, demo_erp, lift_shop_limits, write_results
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
 import grpc
+from harness import AUTH, POSTCODE, demo_erp, lift_shop_limits, write_results
 
 from onlineconnect.agent.orders.testing import context, demo_queries
 from onlineconnect.errors import NotFound
+from onlineconnect.testing.processes import free_port, start, wait_serving, write_agent_config, write_gateway_config
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from procs import free_port, start, wait_serving, write_agent_config, write_gateway_config
 
 SHEET = "091782005"
 KINDS = {

@@ -1,6 +1,8 @@
 """What every benchmark script in ``bench/`` shares: the demo ERP, the real processes, RSS readings and results.
 
-The scripts start the console scripts exactly as an operator does (``tests/procs.py`` writes their config files),
+The scripts start the console scripts exactly as an operator does (``onlineconnect.testing.processes`` writes their
+config
+files),
 read memory from ``/proc/<pid>/status`` and write ``bench/results/<name>-<time>.json`` plus ``<name>-latest.json``
 so ``docs/performance.md`` can quote the latest run of each.
 """
@@ -13,7 +15,6 @@ import os
 import platform
 import resource
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,11 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT / "tests"))
 
 from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
-
-from procs import (  # noqa: E402
+from onlineconnect.testing.processes import (  # noqa: E402
     SHOP_KEY,
     Proc,
     free_port,
@@ -126,7 +125,8 @@ def demo_erp(folder: Path, *, pdf_bytes: int = 0) -> Path:
 
 
 def lift_shop_limits(gateway_config: Path, *, in_flight: int = 128) -> Path:
-    """Lifts the shop key's rate limit and in-flight caps in a gateway config written by tests/procs.py.
+    """Lifts the shop key's rate limit and in-flight caps in a gateway config written by
+    ``onlineconnect.testing.processes``.
 
     The shipped defaults (200 calls/s per key, 48 of 64 calls in flight per key) protect a merchant's ERP from one
     shop; a benchmark that measures the relay's own capacity from one key would measure those limits instead, so

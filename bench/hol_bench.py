@@ -1,7 +1,8 @@
 """Head-of-line blocking: does a 2 s query on a tunnel slow down the fast queries sharing it?
 
 Runs a real gateway and one agent tunnel in this process (:func:`onlineconnect.testing.running_relay`) with the
-in-memory handlers of ``tests/fakes.py``, whose GetOrder for order ``SLOW`` sleeps ``--slow-seconds``. A flood of
+in-memory handlers of ``onlineconnect.testing.fakes``, whose GetOrder for order ``SLOW`` sleeps ``--slow-seconds``. A
+flood of
 fast GetOrder calls (closed loop, ``--concurrency`` callers in a separate load process, :mod:`loadgen`) runs in
 alternating phases: alone, and with slow queries kept in flight on the same tunnel the whole time (``--slow``
 at once, each started again as soon as it ends). Target: the flood's p99 with the slow queries stays within 10%
@@ -19,15 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import RESULTS, percentile, write_results
 
 from onlineconnect.logs import configure
 from onlineconnect.testing import RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
-from fakes import FakeHandlers
 from loadgen import Job, run
 
 TARGET_RATIO = 1.10

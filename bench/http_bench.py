@@ -37,14 +37,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import MB, ORDER, POSTCODE, RESULTS, SKU, demo_erp, machine, memory_kb, reset_peak, write_results
 from prometheus_client.parser import text_string_to_metric_families
 
+from onlineconnect.testing.processes import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config
 from onlineconnect.v1 import orders_pb2, stock_pb2
-
-from procs import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config
 
 TARGET_RATIO_C64 = 0.8
 TARGET_ADDED_P50_MS = 0.5

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from glob import glob
 from pathlib import Path
 
-from procs import free_port
+from onlineconnect.testing.processes import free_port
 
 
 def pg_bin() -> Path | None:

@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
 
 from harness import RESULTS, demo_erp, machine, relay_stack, write_results  # noqa: E402
 
+from onlineconnect.testing.processes import SHOP_KEY  # noqa: E402
+
 from loadgen import Job, run_with_codes  # noqa: E402
-from procs import SHOP_KEY  # noqa: E402
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 PROJECT = ("gateway/", "agent/", "onlineconnect/")

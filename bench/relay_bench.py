@@ -19,16 +19,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
 
 from floor import wait_ready  # noqa: E402
 from harness import lift_shop_limits, wait_port, wait_serving, write_results  # noqa: E402
 
 from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
+from onlineconnect.testing.processes import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config  # noqa: E402
 
 from loadgen import Job, run_with_codes  # noqa: E402
-from procs import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config  # noqa: E402
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 

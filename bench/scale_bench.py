@@ -37,12 +37,9 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import RESULTS, memory_kb, percentile, raise_fd_limit, wait_port, write_results
 
-from procs import Proc, free_port, sha, start
+from onlineconnect.testing.processes import Proc, free_port, sha, start
 
 KEY_HEX = "00112233445566778899aabbccddeeff"
 TOKEN = "scale-agent-token"

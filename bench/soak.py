@@ -1,7 +1,8 @@
 """``make soak``: mixed load for ``--minutes`` (30) at about 70 % of capacity; do gateway and agent stay flat?
 
 Gateway and agent run as processes on the demo ERP (the gateway with its HTTP/JSON door and metrics endpoint); the
-agent reaches the gateway through a :class:`wan.Link` without delay or cap, which this script cuts every
+agent reaches the gateway through a
+:class:`onlineconnect.testing.wan.Link` without delay or cap, which this script cuts every
 ``--reconnect-every`` seconds so the agent process reconnects (same process, new tunnel). Capacity is measured
 first (the same mix, closed loop, 16 callers); then a load process fires calls open-loop at ``--share`` of it, mixing
 every RPC through the gRPC door, GetOrder/GetStoreStock/ListOrders through the HTTP/JSON door, full invoice PDF
@@ -35,12 +36,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import AUTH, ORDER, POSTCODE, RESULTS, SKU, demo_erp, lift_shop_limits, wait_port, write_results
-from wan import NONE, Link
 
-from procs import BIN, SHOP_KEY, free_port, wait_serving, write_agent_config, write_gateway_config
+from onlineconnect.testing.processes import (
+    BIN,
+    SHOP_KEY,
+    free_port,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
+from onlineconnect.testing.wan import NONE, Link
 
 TARGET_RSS_MB = 5.0
 CAPACITY_CALLERS = 16

@@ -19,9 +19,6 @@ import time
 from pathlib import Path
 
 import grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import AUTH, MB, ORDER, RESULTS, demo_erp, memory_kb, relay_stack, reset_peak, write_results
 
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc

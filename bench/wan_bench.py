@@ -1,7 +1,8 @@
 """The relay over an emulated merchant line (:mod:`wan`): DSL (30 ms RTT, 10 Mbit/s up, 50 down) and fibre.
 
 Gateway, agent and the direct baseline run as processes on the demo ERP (its sheet invoice a ``--mb`` MB PDF); the
-agent reaches the gateway through ``bench/wan.py`` in its own process, first with no delay or cap ("loopback", the
+agent reaches the gateway through ``onlineconnect.testing.wan`` in its own process, first with no delay or cap
+("loopback", the
 reference), then with each profile. Shops talk to the gateway on loopback (the gateway is in the cloud next to
 them); the direct baseline is the ERP's handlers with no line at all. Targets, per profile:
 
@@ -29,20 +30,23 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from harness import AUTH, MB, ORDER, RESULTS, demo_erp, lift_shop_limits, percentile, wait_port, write_results
 from hol_bench import phase
 from stream_bench import document_id, download
-from wan import DSL, FIBRE, NONE, Profile
 
 from onlineconnect.logs import configure
 from onlineconnect.testing import running_relay
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.processes import (
+    BIN,
+    free_port,
+    start,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
+from onlineconnect.testing.wan import DSL, FIBRE, NONE, Profile
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
-from procs import BIN, free_port, start, wait_serving, write_agent_config, write_gateway_config
 
 BURST = 64
 EXTRA_MS = 2.0
@@ -53,12 +57,20 @@ STREAM_WINDOW_BYTES = 32 * 60 * 1024  # gateway/tunnel.py: 32 chunks of 60 KiB m
 
 
 class LinkProcess:
-    """``bench/wan.py`` in its own process (its event loop must not share a CPU slice with the clients)."""
+    """The WAN emulator (``onlineconnect.testing.wan``) in its own process (its event loop must not share a CPU
+    slice with the clients)."""
 
     def __init__(self, target_port: int, profile: Profile) -> None:
-        wan = str(Path(__file__).parent / "wan.py")
         self.popen = subprocess.Popen(
-            [str(BIN / "python"), wan, "--to", f"127.0.0.1:{target_port}", "--profile", profile.name],
+            [
+                str(BIN / "python"),
+                "-m",
+                "onlineconnect.testing.wan",
+                "--to",
+                f"127.0.0.1:{target_port}",
+                "--profile",
+                profile.name,
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -198,7 +210,7 @@ def chart(doc: dict[str, Any], path: Path) -> None:
         ax.set_xticks(list(x), names)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle("relay over an emulated line (bench/wan.py)", fontsize=10)
+    fig.suptitle("relay over an emulated line (onlineconnect/testing/wan.py)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -4,45 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
+from support.secrets import find_secrets
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def need_service(available: bool, reason: str) -> None:
-    """Skips on a developer machine, fails under CI=true, when a required service is missing."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"required service missing under CI: {reason}")
-    pytest.skip(reason)
 
 
 # -- no secrets in logs -----------------------------------------------------------------------------------------
 # Every structlog event of the whole run is recorded; at the end the run fails if one carries a known test secret
 # (shop keys, agent tokens, tenant keys) or PDF bytes. Tests of real processes scan their own log files.
-KNOWN_SECRETS = (
-    "test-shop-key",
-    "test-agent-token",
-    "demo-shop-key",
-    "demo-agent-token",
-    "proc-shop-key",
-    "proc-agent-token",
-    "57ea0dae8fa4ee3ebfc34523b42b3feb",  # demo tenant key
-    "00112233445566778899aabbccddeeff",  # tests/procs.py tenant key
-    "000102030405060708090a0b0c0d0e0f",  # tests/test_security_tls.py tenant key
-    "0f1e2d3c4b5a69788796a5b4c3d2e1f0",  # tests/test_fuzz_envelope.py tenant key
-    "%PDF-",
-)
-
-
-def find_secrets(text: str) -> list[str]:
-    """The known test secrets that occur in ``text``."""
-    return [s for s in KNOWN_SECRETS if s in text]
 
 
 class LogRecorder:

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-from proxy_stack import TinyProxy, TlsGateway, have_tinyproxy, start_tls_gateway, write_tls_agent_config
+from support.proxy_stack import TinyProxy, TlsGateway, have_tinyproxy, start_tls_gateway, write_tls_agent_config
 
 from onlineconnect.agent.diagnose import Steps, _clock, run_diagnose
 from onlineconnect.agent.erp.demo import create_demo_erp
-
-from conftest import need_service
-from procs import BIN, free_port
+from onlineconnect.testing import need_service
+from onlineconnect.testing.processes import BIN, free_port
 
 
 @pytest.fixture(scope="module")

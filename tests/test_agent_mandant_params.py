@@ -11,9 +11,18 @@ import pytest
 
 from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.mapping import default_files
+from onlineconnect.testing.processes import (
+    AGENT_TOKEN,
+    BIN,
+    SHOP_KEY,
+    TENANT_KEY,
+    Proc,
+    free_port,
+    sha,
+    start,
+    wait_serving,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from procs import AGENT_TOKEN, BIN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start, wait_serving
 
 KEY_2 = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 SHOP_2 = "proc-shop-key-mandant-2"

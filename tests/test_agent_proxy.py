@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from proxy_stack import (
+from support.proxy_stack import (
     PROXY_PASSWORD,
     TinyProxy,
     TlsGateway,
@@ -20,10 +20,9 @@ from proxy_stack import (
 )
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing import need_service
+from onlineconnect.testing.processes import SHOP_KEY, Proc, free_port, start
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import need_service
-from procs import SHOP_KEY, Proc, free_port, start
 
 
 @pytest.fixture

@@ -24,9 +24,8 @@ import pytest
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import TunnelSession
 from onlineconnect.envelope import NONCE_BYTES, PROTOCOL_VERSION, Opener, Sealer, SessionSecret, session_pair
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, tunnel_pb2, tunnel_pb2_grpc
-
-from fakes import FakeHandlers
 
 KEY_ID = 1
 TENANT = "demo"

@@ -12,16 +12,25 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
-from erp_users import read_only_user
+from support.erp_users import read_only_user
 from test_erp_backends import PG_SERVER, port_open
 from test_erp_outage import proxy_to
 
 from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.demo.export import export_demo, scratch_database
+from onlineconnect.testing import need_service
+from onlineconnect.testing.processes import (
+    AGENT_TOKEN,
+    BIN,
+    SHOP_KEY,
+    TENANT_KEY,
+    Proc,
+    free_port,
+    sha,
+    start,
+    wait_serving,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import need_service
-from procs import AGENT_TOKEN, BIN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start, wait_serving
 
 KEY_B = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 SHOP_B = "proc-shop-key-b"

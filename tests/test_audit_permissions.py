@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from onlineconnect.agent import audit
-
-from procs import BIN, free_port, write_agent_config
+from onlineconnect.testing.processes import BIN, free_port, write_agent_config
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX mode bits; Windows relies on the folder's ACL")
 

@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from relay_invariants import mapping_without_customer_filter
 from test_erp_backends import PG_SERVER, port_open
 
 from onlineconnect.agent.erp.bigseed import seed_large
 from onlineconnect.agent.erp.demo.export import scratch_database
-
-from cluster_stack import NATS_BIN
-from conftest import need_service
+from onlineconnect.testing import need_service
+from onlineconnect.testing.cluster import NATS_BIN
+from onlineconnect.testing.invariants import mapping_without_customer_filter
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

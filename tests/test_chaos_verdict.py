@@ -22,9 +22,8 @@ from typing import Any
 import grpc
 import pytest
 
+from onlineconnect.testing import need_service
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import need_service
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 SMOKE = ["--rounds", "1", "--gateway-kills", "1", "--settle", "1", "--down", "0.3", "--freeze", "1", "--db-outage", "1"]

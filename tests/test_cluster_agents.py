@@ -8,10 +8,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from onlineconnect.testing.cluster import ORDER, SHOP_AUTH, running_stack
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import ORDER, SHOP_AUTH, running_stack
-from fakes import FakeHandlers
 
 SLOW = orders_pb2.GetOrderRequest(customer_number="4711", order_number="SLOW")
 

@@ -11,8 +11,7 @@ from onlineconnect.errors import ConfigError
 from onlineconnect.gateway.__main__ import main
 from onlineconnect.gateway.config import load_gateway_config
 from onlineconnect.gateway.server import GatewayServer
-
-from procs import write_gateway_config
+from onlineconnect.testing.processes import write_gateway_config
 
 
 def _with_cluster(tmp_path: Path, table: str) -> Path:

@@ -11,11 +11,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from onlineconnect.testing import need_service
+from onlineconnect.testing.cluster import ORDER, SHOP_AUTH, nats_server, port_open, running_stack
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import ORDER, SHOP_AUTH, nats_server, port_open, running_stack
-from conftest import need_service
-from fakes import FakeHandlers
 
 SLOW = orders_pb2.GetOrderRequest(customer_number="4711", order_number="SLOW")
 PDF = orders_pb2.GetInvoicePdfRequest(customer_number="4711", order_number="091782005", document_id="INV-1")

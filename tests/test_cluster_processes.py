@@ -14,10 +14,14 @@ import grpc
 import pytest
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing.cluster import (
+    NatsServer,
+    nats_server,
+    write_cluster_gateway_config,
+    write_multi_agent_config,
+)
+from onlineconnect.testing.processes import SHOP_KEY, Proc, free_port, start, wait_serving
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import NatsServer, nats_server, write_cluster_gateway_config, write_multi_agent_config
-from procs import SHOP_KEY, Proc, free_port, start, wait_serving
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")

@@ -15,10 +15,9 @@ from pathlib import Path
 import grpc
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing.cluster import nats_server, write_cluster_gateway_config, write_multi_agent_config
+from onlineconnect.testing.processes import SHOP_KEY, Proc, free_port, start
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import nats_server, write_cluster_gateway_config, write_multi_agent_config
-from procs import SHOP_KEY, Proc, free_port, start
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")

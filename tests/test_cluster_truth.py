@@ -1,7 +1,7 @@
 """What an operator sees of a cluster: tenant health and metrics that hold cluster-wide, and NATS trouble (down at
 start, killed, frozen with SIGSTOP) reported loudly as NATS trouble, never as a lost replica.
 
-Each test runs its own nats-server on a free port (tests/cluster_stack.py), so stopping or freezing it touches
+Each test runs its own nats-server on a free port (onlineconnect/testing/cluster.py), so stopping or freezing it touches
 nobody else.
 """
 
@@ -20,10 +20,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from onlineconnect.gateway.server import CLUSTER_HEALTH, GatewayServer
+from onlineconnect.testing.cluster import ORDER, SHOP_AUTH, NatsServer, Stack, nats_server, running_stack
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import ORDER, SHOP_AUTH, NatsServer, Stack, nats_server, running_stack
-from fakes import FakeHandlers
 
 FAST = {"ping_interval": 0.2, "ping_timeout": 0.5, "warn_interval": 1.0}  # quick detection keeps tests short
 SLOW = orders_pb2.GetOrderRequest(customer_number="4711", order_number="SLOW")

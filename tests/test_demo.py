@@ -12,9 +12,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from onlineconnect.testing import need_service
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import need_service
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -31,11 +31,10 @@ from onlineconnect.agent.orders import OrderQueries, OrderSettings
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.agent.stock.testing import DEMO_NOW, context
 from onlineconnect.errors import OnlineConnectError
+from onlineconnect.testing import need_service
 from onlineconnect.v1 import common_pb2
 from onlineconnect.v1 import orders_pb2 as opb
 from onlineconnect.v1 import stock_pb2 as spb
-
-from conftest import need_service
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_SERVER = "mysql+pyodbc://root@127.0.0.1:3306/mysql?driver=MariaDB+Unicode"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import structlog.testing
-from erp_users import READER, read_only_user
+from support.erp_users import READER, read_only_user
 from test_erp_backends import PG_SERVER, odbc_driver, port_open
 from test_erp_readonly import odbc_string
 
@@ -24,9 +24,8 @@ from onlineconnect.agent.erp.mapping import MappedQuery, Mapping, load_mapping
 from onlineconnect.agent.orders import OrderQueries, OrderSettings
 from onlineconnect.agent.orders.testing import context
 from onlineconnect.errors import OnlineConnectError, Unavailable
+from onlineconnect.testing import need_service
 from onlineconnect.v1 import orders_pb2
-
-from conftest import need_service
 
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
 

@@ -14,8 +14,7 @@ from onlineconnect.agent.erp.db import SqlAlchemyDatabase
 from onlineconnect.agent.erp.demo.export import scratch_database
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.agent.orders.values import flag, money, qty
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 DOC = Path(__file__).parent.parent / "docs" / "erp-databases.md"
 

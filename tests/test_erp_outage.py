@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
-from erp_users import read_only_user
+from support.erp_users import read_only_user
 from test_erp_backends import PG_SERVER, port_open
 
 from onlineconnect.agent.app import open_handlers
@@ -27,10 +27,8 @@ from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.demo.export import export_demo, scratch_database
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.errors import DeadlineExceeded
-from onlineconnect.testing import running_relay
+from onlineconnect.testing import need_service, running_relay
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from conftest import need_service
 
 SHEET = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
 SLEEPY_HEADER = """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import structlog.testing
-from erp_users import read_only_user
+from support.erp_users import read_only_user
 from test_erp_backends import odbc_driver
 from test_erp_readonly import MARIADB_WRITES, PG_WRITES, mapping, mariadb_guard, odbc_string, pg_guard, server_admin  # noqa: F401  (fixtures)
 
@@ -23,8 +23,7 @@ from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.mapping import MappedQuery, check_query
 from onlineconnect.agent.erp.privileges import ensure_read_only, inspect_privileges
 from onlineconnect.errors import ConfigError, OnlineConnectError
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 SOURCES = ["postgresql", "odbc-postgresql", "mariadb", "odbc-mariadb"]
 # The bypasses of the old keyword guard: a second statement hidden in a PostgreSQL dollar quote or E'' escape.

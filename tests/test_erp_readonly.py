@@ -34,8 +34,7 @@ from onlineconnect.agent.erp.demo.export import scratch_database
 from onlineconnect.agent.erp.mapping import MappedQuery, Mapping
 from onlineconnect.agent.erp.sqltext import check_select_only
 from onlineconnect.errors import OnlineConnectError
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 PG_SCHEMA = [
     "CREATE TABLE oc_guard (id integer PRIMARY KEY, v integer NOT NULL)",

@@ -14,9 +14,8 @@ from onlineconnect.agent.erp.demo.export import scratch_database
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.agent.orders import OrderQueries, OrderSettings
 from onlineconnect.agent.orders.testing import context
+from onlineconnect.testing import need_service
 from onlineconnect.v1 import orders_pb2 as pb
-
-from conftest import need_service
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,7 @@ from onlineconnect.agent.erp.db import Database, OdbcDatabase, SqlAlchemyDatabas
 from onlineconnect.agent.erp.dberrors import is_disconnect, is_timeout, map_db_error, native_error
 from onlineconnect.agent.erp.mapping import MappedQuery, Mapping
 from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 # A SQLite statement that counts to n: about 0.35 µs a step on this machine.
 SQLITE_COUNT = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) SELECT MAX(i) AS m FROM n"

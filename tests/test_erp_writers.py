@@ -28,16 +28,24 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
-from erp_users import read_only_user
+from support.erp_users import read_only_user
 from test_erp_backends import PG_SERVER, port_open
 from test_erp_outage import SLEEPY_HEADER, sleeping_backends
 
 from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.demo.export import export_demo, scratch_database
+from onlineconnect.testing import need_service
+from onlineconnect.testing.processes import (
+    AGENT_TOKEN,
+    SHOP_KEY,
+    TENANT_KEY,
+    Proc,
+    free_port,
+    start,
+    wait_serving,
+    write_gateway_config,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import need_service
-from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, start, wait_serving, write_gateway_config
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="reads process state and CPU time from /proc (Linux)"

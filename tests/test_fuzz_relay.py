@@ -21,10 +21,15 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from relay_invariants import demo_handlers, mapping_without_customer_filter, plausible_request, violations
 
 from onlineconnect.calls import CALLS, Call
 from onlineconnect.testing import SHOP_KEY, running_relay
+from onlineconnect.testing.invariants import (
+    demo_handlers,
+    mapping_without_customer_filter,
+    plausible_request,
+    violations,
+)
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 # Statuses a hostile request may get. UNAVAILABLE would mean the tunnel broke, INTERNAL/UNKNOWN a crash.

@@ -8,10 +8,10 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from onlineconnect.testing import SHOP_KEY
+from support.http_stack import http_relay
 
-from fakes import FakeHandlers
-from http_stack import http_relay
+from onlineconnect.testing import SHOP_KEY
+from onlineconnect.testing.fakes import FakeHandlers
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {

@@ -13,10 +13,9 @@ import structlog
 
 from onlineconnect.gateway import relay
 from onlineconnect.testing import running_relay
+from onlineconnect.testing.cluster import ORDER, SHOP_AUTH, nats_server, running_stack
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import ORDER, SHOP_AUTH, nats_server, running_stack
-from fakes import FakeHandlers
 
 MISSING = orders_pb2.GetOrderRequest(customer_number="4712", order_number="1")
 

@@ -11,9 +11,15 @@ import httpx
 
 from onlineconnect.agent import audit
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing.processes import (
+    SHOP_KEY,
+    free_port,
+    start,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from procs import SHOP_KEY, free_port, start, wait_serving, write_agent_config, write_gateway_config
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"), ("x-customer-ip", "203.0.113.5"))
 SHEET = "091782005"

@@ -10,9 +10,8 @@ import pytest
 from test_relay_demo import make_handlers
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing.cluster import SHOP_AUTH, Stack, nats_server, running_stack
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from cluster_stack import SHOP_AUTH, Stack, nats_server, running_stack
 
 SHEET, POSTCODE = "091782005", "68766"
 

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
+from support.http_stack import HttpStack, http_relay
 from test_relay_demo import make_handlers
 
 from onlineconnect.agent.erp.demo import create_demo_erp
@@ -24,8 +25,6 @@ from onlineconnect.gateway.guest_guard import NOT_FOUND_MESSAGE, GuestGuard, ip_
 from onlineconnect.gateway.ratelimit import RateLimited
 from onlineconnect.gateway.relay import AgentError
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from http_stack import HttpStack, http_relay
 
 SHEET, POSTCODE = "091782005", "68766"
 LOOKUP_PATH = "/onlineconnect.v1.OrderService/LookupGuestOrder"

@@ -14,8 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onlineconnect.errors import ConfigError
 from onlineconnect.gateway.config import OperatorCredential, load_gateway_config
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, RunningRelay, running_relay, sha
-
-from fakes import FakeHandlers
+from onlineconnect.testing.fakes import FakeHandlers
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -15,6 +15,7 @@ from connectrpc.compat import google_protobuf_json_codec
 from connectrpc.errors import ConnectError
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from support.http_stack import HttpStack, http_relay
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
 from onlineconnect.agent.erp.demo import create_demo_erp
@@ -24,8 +25,6 @@ from onlineconnect.agent.orders import OrderQueries, OrderSettings
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.calls import BY_METHOD
 from onlineconnect.v1 import orders_connect, orders_pb2
-
-from http_stack import HttpStack, http_relay
 
 ORDER = {"customer_number": "4711", "order_number": "091782005"}
 REQUESTS: dict[str, dict[str, Any]] = {

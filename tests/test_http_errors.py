@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from support.http_stack import STOCK_ONLY_KEY, HttpStack, http_relay
 
 from onlineconnect.calls import BY_METHOD
 from onlineconnect.gateway.config import RateLimit
 from onlineconnect.testing import SHOP_KEY
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2
-
-from fakes import FakeHandlers
-from http_stack import STOCK_ONLY_KEY, HttpStack, http_relay
 
 GET_ORDER = BY_METHOD["GetOrder"].path
 ORDER = {"customer_number": "4711", "order_number": "091782005"}

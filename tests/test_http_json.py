@@ -12,6 +12,7 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from support.http_stack import HttpStack, http_relay
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
 from onlineconnect.agent.erp.demo import create_demo_erp
@@ -24,8 +25,6 @@ from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.calls import BY_METHOD, CALLS
 from onlineconnect.gateway.http_json import to_json
 from onlineconnect.v1 import orders_pb2, stock_pb2
-
-from http_stack import HttpStack, http_relay
 
 POSTCODES = ("68766", "10115", "80331")
 

@@ -26,8 +26,7 @@ from schemathesis.checks import (
 
 from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.calls import BY_METHOD, CALLS
-
-from procs import SHOP_KEY, Proc, free_port, start, write_agent_config, write_gateway_config
+from onlineconnect.testing.processes import SHOP_KEY, Proc, free_port, start, write_agent_config, write_gateway_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = json.loads((ROOT / "onlineconnect" / "v1" / "openapi.json").read_text())

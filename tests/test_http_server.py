@@ -11,14 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from support.http_stack import HttpStack, http_relay
 
 from onlineconnect.calls import BY_METHOD
 from onlineconnect.config import Section
 from onlineconnect.errors import ConfigError
 from onlineconnect.gateway.config import HttpConfig, parse_gateway_config
-
-from fakes import FakeHandlers
-from http_stack import HttpStack, http_relay
+from onlineconnect.testing.fakes import FakeHandlers
 
 GET_ORDER = BY_METHOD["GetOrder"].path
 ORDER = {"customer_number": "4711", "order_number": "091782005"}

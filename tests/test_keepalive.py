@@ -7,8 +7,7 @@ import contextlib
 import time
 
 from onlineconnect.testing import running_relay
-
-from fakes import FakeHandlers
+from onlineconnect.testing.fakes import FakeHandlers
 
 
 class FreezableProxy:

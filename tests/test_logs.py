@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ops_stack import BIN, TENANT_KEY, Stack, agent_toml, gateway_toml, wait_event, wait_serving
+from support.ops_stack import BIN, TENANT_KEY, Stack, agent_toml, gateway_toml, wait_event, wait_serving
 
 from onlineconnect.agent.erp.demo import create_demo_erp
 

@@ -14,9 +14,8 @@ import time
 from onlineconnect.agent.connector import KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, Connector
 from onlineconnect.agent.session import TunnelSession
 from onlineconnect.testing import AGENT_TOKEN, RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
 
 NAT_IDLE_SECONDS = 3.0
 SCALE = NAT_IDLE_SECONDS / 60.0  # the real NAT timeout the defaults are made for

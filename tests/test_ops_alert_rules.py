@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
 PROMTOOL = shutil.which("promtool")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ops_stack import AGENT_TOKEN, TENANT_KEY, agent_toml, gateway_toml
+from support.ops_stack import AGENT_TOKEN, TENANT_KEY, agent_toml, gateway_toml
 
 BIN = Path(sys.executable).parent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"

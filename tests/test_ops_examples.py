@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_stack import Stack, demo_stack
+from support.ops_stack import Stack, demo_stack
 
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 

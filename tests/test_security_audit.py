@@ -14,10 +14,9 @@ from onlineconnect.agent import audit
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import TunnelSession
 from onlineconnect.testing import AGENT_TOKEN, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.processes import BIN
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from fakes import FakeHandlers
-from procs import BIN
 
 
 def write_log(path: Path, n: int = 5) -> list[str]:

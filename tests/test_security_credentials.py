@@ -16,10 +16,18 @@ from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.session import HandshakeError, TunnelSession
 from onlineconnect.gateway.config import ShopCredential
 from onlineconnect.testing import AGENT_TOKEN, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.processes import (
+    BIN,
+    SHOP_KEY,
+    free_port,
+    sha,
+    start,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from fakes import FakeHandlers
-from procs import BIN, SHOP_KEY, free_port, sha, start, wait_serving, write_agent_config, write_gateway_config
 
 SECOND_KEY = "proc-second-shop-key"
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")

@@ -17,9 +17,8 @@ from onlineconnect.agent.session import HandshakeError, TunnelSession
 from onlineconnect.agent.stock.testing import demo_queries as stock_queries
 from onlineconnect.envelope import PROTOCOL_VERSION, SessionSecret, new_nonce, session_pair
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, RunningRelay, gateway_config, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, tunnel_pb2, tunnel_pb2_grpc
-
-from fakes import FakeHandlers
 
 ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005")
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import structlog
+from support.secrets import find_secrets
 
 from onlineconnect.testing import running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from conftest import find_secrets
-from fakes import FakeHandlers
 
 
 def test_the_scan_finds_a_planted_secret() -> None:

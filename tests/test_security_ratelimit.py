@@ -12,9 +12,8 @@ import pytest
 from onlineconnect.gateway.config import DEFAULT_SHOP_RATE_LIMIT, RateLimit, load_gateway_config
 from onlineconnect.gateway.ratelimit import TokenBucket
 from onlineconnect.testing import RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
 
 
 def limit_shops(relay: RunningRelay, **limits: RateLimit) -> None:

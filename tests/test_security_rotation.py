@@ -15,9 +15,8 @@ from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import HandshakeError, TunnelSession
 from onlineconnect.gateway.config import TenantConfig
 from onlineconnect.testing import AGENT_TOKEN, RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
 
 
 def rotated(relay: RunningRelay, keys: dict[int, bytes], retire_after: dict[int, float]) -> Any:

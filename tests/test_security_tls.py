@@ -19,9 +19,8 @@ from onlineconnect.errors import ConfigError
 from onlineconnect.gateway.config import parse_gateway_config
 from onlineconnect.gateway.server import GatewayServer
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config, sha
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
 
 SHOP_AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
 KEY = bytes(range(16))

@@ -11,9 +11,8 @@ from onlineconnect.agent.erp.db import Database, validate
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.agent.stock.testing import DEMO_NOW, context, demo_database
 from onlineconnect.errors import DeadlineExceeded, InvalidArgument, NotFound
+from onlineconnect.testing.fakes import CountingDatabase
 from onlineconnect.v1 import stock_pb2
-
-from fakes import CountingDatabase
 
 SHEET_SKU = "851888-XS-KI"
 STUTTGART = stock_pb2.Location(latitude=48.7758, longitude=9.1829)

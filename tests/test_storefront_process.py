@@ -11,8 +11,14 @@ import urllib.request
 from pathlib import Path
 
 from onlineconnect.agent.erp.demo import create_demo_erp
-
-from procs import SHOP_KEY, free_port, start, wait_serving, write_agent_config, write_gateway_config
+from onlineconnect.testing.processes import (
+    SHOP_KEY,
+    free_port,
+    start,
+    wait_serving,
+    write_agent_config,
+    write_gateway_config,
+)
 
 
 def wait_http(url: str, timeout: float = 20) -> str:

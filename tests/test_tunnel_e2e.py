@@ -10,9 +10,8 @@ import grpc
 import pytest
 
 from onlineconnect.testing import running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-from fakes import FakeHandlers
 
 
 async def test_get_order_through_the_relay() -> None:

@@ -14,14 +14,13 @@ from typing import Any
 import grpc
 import pytest
 import structlog
-from ops_stack import AGENT_TOKEN as DEMO_AGENT_TOKEN
-from ops_stack import demo_stack, read_events
+from support.ops_stack import AGENT_TOKEN as DEMO_AGENT_TOKEN
+from support.ops_stack import demo_stack, read_events
 
 from onlineconnect.envelope import PROTOCOL_VERSION, SessionSecret, session_pair
 from onlineconnect.testing import AGENT_TOKEN, RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import tunnel_pb2, tunnel_pb2_grpc
-
-from fakes import FakeHandlers
 
 TIMEOUT = 0.5  # the handshake timeouts of the in-process gateway here (10 s in production)
 CONNECT = "/onlineconnect.v1.TunnelService/Connect"

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
+from support.rogue_agent import READY, expect_closed, handshake
 
 from onlineconnect.testing import RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import tunnel_pb2, tunnel_pb2_grpc
-
-from fakes import FakeHandlers
-from rogue_agent import READY, expect_closed, handshake
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Protocol properties over an emulated WAN line (bench/wan.py): round trips per call, nothing serialised.
+"""Protocol properties over an emulated WAN line (``onlineconnect.testing.wan``): round trips per call, nothing
+serialised.
 
 The agent reaches an in-process gateway through the link emulator with a large added round-trip time, so the
 bounds count round trips and stay far from scheduling noise; the figures per line profile are in
@@ -9,21 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from onlineconnect.testing import RunningRelay, running_relay
+from onlineconnect.testing.fakes import FakeHandlers
+from onlineconnect.testing.wan import Link, Profile
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
-
-from fakes import FakeHandlers
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-from wan import Link, Profile
 
 RTT = 0.2  # seconds added by the line: far above any scheduling delay on a busy machine
 LINE = Profile("test", rtt_ms=RTT * 1000, up_mbit=50, down_mbit=50)

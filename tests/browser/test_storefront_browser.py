@@ -16,8 +16,7 @@ import pytest
 from browser.stack import ShopStack, running_shop
 
 from onlineconnect.gateway.config import GuestLookupConfig, RateLimit
-
-from conftest import need_service
+from onlineconnect.testing import need_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The system browser, never one Playwright would download; flags keep it quiet and offline.

@@ -86,10 +86,12 @@ class CountingDatabase:
 
     def fetch(self, name: str, params: Mapping[str, Any], *, timeout: float | None = None) -> list[Row]:
         self.calls.append((name, timeout))
-        return self.inner.fetch(name, params, timeout=timeout)
+        rows: list[Row] = self.inner.fetch(name, params, timeout=timeout)
+        return rows
 
     def result_columns(self, name: str) -> list[str]:
-        return self.inner.result_columns(name)
+        columns: list[str] = self.inner.result_columns(name)
+        return columns
 
     def ping(self) -> None:
         self.inner.ping()

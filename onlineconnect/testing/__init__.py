@@ -187,3 +187,15 @@ async def running_relay(
         for ch in relay.channels:
             await ch.close()
         await relay.gateway.stop(0)
+
+
+def need_service(available: bool, reason: str) -> None:
+    """In a pytest test: skips on a developer machine, fails under ``CI=true``, when a required service (database,
+    broker, system tool) is missing."""
+    if available:
+        return
+    import pytest  # only tests call this
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"required service missing under CI: {reason}")
+    pytest.skip(reason)

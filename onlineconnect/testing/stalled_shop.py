@@ -75,7 +75,7 @@ class StalledConnection:
                 with self.lock:
                     for event in self.conn.receive_data(data):
                         if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
-                            self.headers.setdefault(event.stream_id, {}).update(dict(event.headers))
+                            self.headers.setdefault(event.stream_id, {}).update(dict(event.headers))  # type: ignore[arg-type]
                         elif isinstance(event, h2.events.StreamReset):
                             self.reset.add(event.stream_id)
                         elif isinstance(event, h2.events.ConnectionTerminated):

@@ -15,7 +15,7 @@ import grpc
 import trustme
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from procs import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
+from onlineconnect.testing.processes import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
 
 PROXY_USER = "ocproxy"
 PROXY_PASSWORD = "proxy-pass-7"
@@ -125,7 +125,8 @@ def write_tls_pair(ca: trustme.CA, folder: Path, *identities: str, not_after: ob
 def start_tls_gateway(
     folder: Path, ca: trustme.CA, *, identities: tuple[str, ...] = ("127.0.0.1", "localhost"), not_after: object = None
 ) -> TlsGateway:
-    """Starts ``onlineconnect-gateway`` with TLS for tenant ``demo`` (the keys of tests/procs.py)."""
+    """Starts ``onlineconnect-gateway`` with TLS for tenant ``demo`` (the keys of
+    ``onlineconnect.testing.processes``)."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = write_tls_pair(ca, folder, *identities, not_after=not_after)
     ca_file = folder / "ca.pem"

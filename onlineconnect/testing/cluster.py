@@ -21,13 +21,11 @@ from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import TunnelSession
 from onlineconnect.gateway.config import ClusterConfig
 from onlineconnect.gateway.server import GatewayServer
-from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config
+from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config, need_service
+from onlineconnect.testing.processes import AGENT_TOKEN as PROC_AGENT_TOKEN
+from onlineconnect.testing.processes import SHOP_KEY as PROC_SHOP_KEY
+from onlineconnect.testing.processes import TENANT_KEY, free_port, sha
 from onlineconnect.v1 import orders_pb2
-
-from conftest import need_service
-from procs import AGENT_TOKEN as PROC_AGENT_TOKEN
-from procs import SHOP_KEY as PROC_SHOP_KEY
-from procs import TENANT_KEY, free_port, sha
 
 NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SHOP_AUTH = (("authorization", f"Bearer {SHOP_KEY}"),)
@@ -194,7 +192,7 @@ async def running_stack(
 
 
 def write_cluster_gateway_config(folder: Path, name: str, port: int, nats_url: str, *, server_extra: str = "") -> Path:
-    """A loopback gateway config for tenant demo (tests/procs.py credentials) linked to ``nats_url``
+    """A loopback gateway config for tenant demo (onlineconnect/testing/processes.py credentials) linked to ``nats_url``
     (``server_extra``: more lines for its ``[server]`` table)."""
     path = folder / f"{name}.toml"
     path.write_text(

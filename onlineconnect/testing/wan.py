@@ -204,7 +204,8 @@ class Link:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python bench/wan.py --to HOST:PORT --profile DSL``: runs a link in its own process, prints its port."""
+    """``python -m onlineconnect.testing.wan --to HOST:PORT --profile DSL``: runs a link in its own process,
+    prints its port."""
     import argparse
     import signal
     import sys
