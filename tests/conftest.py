@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from support.secrets import find_secrets
+
+from onlineconnect.agent.erp.demo import create_demo_erp
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -46,3 +49,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leaks:
         print(f"\n{len(leaks)} log events carry secrets, e.g.: {leaks[:3]}", file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="module")
+def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo ERP, built once per test module: ``erp.db`` and the invoice ``archive`` in one folder (the module's
+    tests only read it; a test that changes the ERP builds its own)."""
+    folder = tmp_path_factory.mktemp("erp")
+    create_demo_erp(folder / "erp.db", folder / "archive")
+    return folder

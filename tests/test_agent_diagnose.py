@@ -14,17 +14,8 @@ import trustme
 from support.proxy_stack import TinyProxy, TlsGateway, have_tinyproxy, start_tls_gateway, write_tls_agent_config
 
 from onlineconnect.agent.diagnose import Steps, _clock, run_diagnose
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.testing import need_service
 from onlineconnect.testing.processes import BIN, free_port
-
-
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo ERP."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
 
 
 @pytest.fixture(scope="module")

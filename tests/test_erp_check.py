@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.gateway.server import GatewayServer
 from onlineconnect.testing import gateway_config
 
@@ -24,11 +23,9 @@ TOKEN = "check-agent-token"
 
 
 @pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP file."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder / "erp.db"
+def erp(erp: Path) -> Path:
+    """The demo ERP's database file (the module's tests want the file, not its folder)."""
+    return erp / "erp.db"
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase, validate
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.errors import ConfigError
 
@@ -28,11 +27,9 @@ FROM orders o WHERE o.order_no = :order_number AND o.customer_no = :customer_num
 
 
 @pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP file."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder / "erp.db"
+def erp(erp: Path) -> Path:
+    """The demo ERP's database file (the module's tests want the file, not its folder)."""
+    return erp / "erp.db"
 
 
 def mapping_file(folder: Path, query: str, sql: str) -> Path:

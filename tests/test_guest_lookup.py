@@ -22,16 +22,6 @@ SHEET_POSTCODE = "68766"
 
 
 @pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP shared by the module's tests (read-only for them)."""
-    from onlineconnect.agent.erp.demo import create_demo_erp
-
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def queries(tmp_path_factory: pytest.TempPathFactory) -> OrderQueries:
     """The order queries on a fresh demo ERP with the default settings."""
     return demo_queries(tmp_path_factory.mktemp("guest"))

@@ -15,7 +15,6 @@ from google.protobuf.message import Message
 from support.http_stack import HttpStack, http_relay
 from test_relay_demo import make_handlers
 
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.handlers import Handlers
 from onlineconnect.agent.orders.reorder import ORDER_NOT_FOUND
 from onlineconnect.calls import Call
@@ -210,14 +209,6 @@ class CountingHandlers:
         return getattr(self.inner, name)
 
 
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP shared by the module's tests (read-only for them)."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
-
-
 LOCK_SECONDS = 0.5  # small, so the test can wait for the lock to pass
 
 
@@ -345,8 +336,7 @@ def test_guest_lookup_config_is_read_and_checked(tmp_path: Path) -> None:
     """[guest_lookup] keys are read with their defaults; a wrong value names file and key."""
     from onlineconnect.errors import ConfigError
     from onlineconnect.gateway.config import load_gateway_config
-
-    from procs import write_gateway_config
+    from onlineconnect.testing.processes import write_gateway_config
 
     path = write_gateway_config(tmp_path, 50051)
     base = path.read_text()

@@ -18,7 +18,6 @@ from google.protobuf.message import Message
 from support.http_stack import HttpStack, http_relay
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.agent.handlers import Handlers
 from onlineconnect.agent.orders import OrderQueries, OrderSettings
@@ -35,14 +34,6 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "BatchGetStoreStock": {"skus": ["851888-XS-KI", "851888-M-MA", "NOPE-1"]},
 }
 INVOICE = {**ORDER, "document_id": "D-1000001"}
-
-
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP shared by the module's tests (read-only for them)."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from support.http_stack import HttpStack, http_relay
 
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.demo.orders_seed import CUSTOMERS
 from onlineconnect.agent.erp.demo.stock_seed import variant_skus
 from onlineconnect.agent.erp.mapping import load_mapping
@@ -33,14 +32,6 @@ def reference(message: Message) -> Any:
     """The JSON value ``json_format`` writes with the protos' field names (the door writes it compactly)."""
     text: str = json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None, ensure_ascii=False)
     return json.loads(text)
-
-
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP shared by the module's tests."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
 
 
 @pytest.fixture

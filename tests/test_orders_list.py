@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from onlineconnect.agent.erp.db import Database, Row
+from onlineconnect.agent.erp.db import Database
 from onlineconnect.agent.orders import OrderQueries, OrderSettings, Visibility
 from onlineconnect.agent.orders.testing import context, demo_database
 from onlineconnect.errors import InvalidArgument
+from onlineconnect.testing.fakes import CountingDatabase
 from onlineconnect.v1 import orders_pb2 as pb
 
 ALL_4711 = [
@@ -205,28 +206,6 @@ def test_hidden_prices_and_groups_in_history(db: Database, folder: Path) -> None
     vis = {"show_prices": False, "show_invoices": False, "show_shipments": False}
     for entry in listing(db, folder, vis=vis).orders:
         assert not entry.HasField("total") and not entry.has_invoice and not entry.has_tracking
-
-
-class CountingDatabase:
-    """Wraps a database and records every fetch."""
-
-    def __init__(self, inner: Database) -> None:
-        self.inner = inner
-        self.mapping = inner.mapping
-        self.calls: list[str] = []
-
-    def fetch(self, name: str, params: Mapping[str, Any], *, timeout: float | None = None) -> list[Row]:
-        self.calls.append(name)
-        return self.inner.fetch(name, params, timeout=timeout)
-
-    def result_columns(self, name: str) -> list[str]:
-        return self.inner.result_columns(name)
-
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_list_runs_a_fixed_number_of_queries(db: Database, folder: Path) -> None:

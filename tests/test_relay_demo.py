@@ -31,14 +31,6 @@ SHEET_LINES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo ERP shared by the module's tests (read-only for them)."""
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
-
-
 def make_handlers(folder: Path, *, orders: OrderSettings | None = None, stock: StockSettings | None = None) -> Handlers:
     """Real agent handlers on the demo ERP in ``folder``."""
     db = SqlAlchemyDatabase(f"sqlite:///{folder / 'erp.db'}", load_mapping())

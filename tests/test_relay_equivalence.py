@@ -12,7 +12,6 @@ import pytest
 
 from onlineconnect.agent.context import CallContext
 from onlineconnect.agent.erp.db import SqlAlchemyDatabase
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.agent.erp.mapping import load_mapping
 from onlineconnect.agent.handlers import Handlers
 from onlineconnect.agent.orders import OrderQueries, OrderSettings
@@ -23,13 +22,6 @@ from onlineconnect.testing import RunningRelay, running_relay
 from onlineconnect.v1 import common_pb2, orders_pb2, orders_pb2_grpc, stock_pb2, stock_pb2_grpc
 
 CUSTOMERS = ("4711", "4712", "4713")
-
-
-@pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("erp")
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    return folder
 
 
 @pytest.fixture(

@@ -23,8 +23,7 @@ from onlineconnect.gateway.config import ClusterConfig
 from onlineconnect.gateway.server import GatewayServer
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config, need_service
 from onlineconnect.testing.processes import AGENT_TOKEN as PROC_AGENT_TOKEN
-from onlineconnect.testing.processes import SHOP_KEY as PROC_SHOP_KEY
-from onlineconnect.testing.processes import TENANT_KEY, free_port, sha
+from onlineconnect.testing.processes import TENANT_KEY, free_port, gateway_toml
 from onlineconnect.v1 import orders_pb2
 
 NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -195,31 +194,9 @@ def write_cluster_gateway_config(folder: Path, name: str, port: int, nats_url: s
     """A loopback gateway config for tenant demo (onlineconnect/testing/processes.py credentials) linked to ``nats_url``
     (``server_extra``: more lines for its ``[server]`` table)."""
     path = folder / f"{name}.toml"
-    path.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-insecure = true
-default_deadline_seconds = 10
-{server_extra}
-[log]
-format = "json"
-[cluster]
-nats = "{nats_url}"
-replica = "{name}"
-subject_prefix = "octest"
-[tenants.demo]
-keys = {{ 1 = "{TENANT_KEY}" }}
-[[shops]]
-name = "shop"
-tenant = "demo"
-key_sha256 = "{sha(PROC_SHOP_KEY)}"
-[[agents]]
-name = "agent"
-token_sha256 = "{sha(PROC_AGENT_TOKEN)}"
-tenants = ["demo"]
-"""
-    )
+    cluster = f'[cluster]\nnats = "{nats_url}"\nreplica = "{name}"\nsubject_prefix = "octest"\n'
+    server = f"default_deadline_seconds = 10\n{server_extra}"
+    path.write_text(gateway_toml(f"127.0.0.1:{port}", server_extra=server, tables=cluster))
     return path
 
 

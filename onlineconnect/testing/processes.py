@@ -30,28 +30,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def gateway_toml(
+    listen: str,
+    *,
+    tenant_key: str = TENANT_KEY,
+    shop_key: str = SHOP_KEY,
+    agent_token: str = AGENT_TOKEN,
+    shop: str = "shop",
+    agent: str = "agent",
+    server_extra: str = "",
+    tables: str = "",
+) -> str:
+    """The one gateway configuration template of the tests and benchmarks: loopback, plaintext, JSON logs, tenant
+    ``demo`` with one shop key and one agent token.
+
+    Args:
+        listen: The gRPC listen address.
+        server_extra: More lines for the ``[server]`` table.
+        tables: More tables (``[cluster]``, ``[metrics]`` …), placed before the tenant; the tenant's table is
+            directly followed by ``[[shops]]`` (``bench/harness.py`` adds tenant settings there).
+    """
+    return f"""
+[server]
+listen = "{listen}"
+insecure = true
+{server_extra}
+[log]
+format = "json"
+{tables}
+[tenants.demo]
+keys = {{ 1 = "{tenant_key}" }}
+[[shops]]
+name = "{shop}"
+tenant = "demo"
+key_sha256 = "{sha(shop_key)}"
+[[agents]]
+name = "{agent}"
+token_sha256 = "{sha(agent_token)}"
+tenants = ["demo"]
+"""
+
+
 def write_gateway_config(folder: Path, port: int) -> Path:
     """Writes a loopback plaintext gateway config for tenant ``demo``."""
     path = folder / "gateway.toml"
-    path.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-insecure = true
-[log]
-format = "json"
-[tenants.demo]
-keys = {{ 1 = "{TENANT_KEY}" }}
-[[shops]]
-name = "shop"
-tenant = "demo"
-key_sha256 = "{sha(SHOP_KEY)}"
-[[agents]]
-name = "agent"
-token_sha256 = "{sha(AGENT_TOKEN)}"
-tenants = ["demo"]
-"""
-    )
+    path.write_text(gateway_toml(f"127.0.0.1:{port}"))
     return path
 
 

@@ -23,40 +23,25 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.testing import processes
 
 BIN = Path(sys.executable).parent
 SHOP_KEY = "demo-shop-key"
 AGENT_TOKEN = "demo-agent-token"
 TENANT_KEY = "57ea0dae8fa4ee3ebfc34523b42b3feb"
-SHOP_KEY_SHA256 = "f5d072715bf986543308d9f187277c2406847cd7bfd33cbc2264fedc284a9992"
-AGENT_TOKEN_SHA256 = "b83e3e191f2acfe2c3c27f2079c5c13ea8409e9abbf31b671d421d80bbc847c9"
 
 
 def gateway_toml(*, metrics: bool = True, listen: str = "127.0.0.1:0") -> str:
-    """A loopback gateway configuration for tenant ``demo`` that logs JSON."""
-    return f"""
-[server]
-listen = "{listen}"
-insecure = true
-
-[log]
-format = "json"
-
-{"[metrics]" + chr(10) + 'listen = "127.0.0.1:0"' if metrics else ""}
-
-[tenants.demo]
-keys = {{ 1 = "{TENANT_KEY}" }}
-
-[[shops]]
-name = "demo-shop"
-tenant = "demo"
-key_sha256 = "{SHOP_KEY_SHA256}"
-
-[[agents]]
-name = "demo-agent"
-token_sha256 = "{AGENT_TOKEN_SHA256}"
-tenants = ["demo"]
-"""
+    """A loopback gateway configuration for tenant ``demo`` with the demo's keys, logging JSON."""
+    return processes.gateway_toml(
+        listen,
+        tenant_key=TENANT_KEY,
+        shop_key=SHOP_KEY,
+        agent_token=AGENT_TOKEN,
+        shop="demo-shop",
+        agent="demo-agent",
+        tables='[metrics]\nlisten = "127.0.0.1:0"\n' if metrics else "",
+    )
 
 
 def agent_toml(gateway: str, *, status_interval: float = 0.2, log_level: str = "info") -> str:
