@@ -160,8 +160,9 @@ def test_killing_any_one_component_under_load_fails_only_calls_without_another_p
         with LoadRun(loads):
             deadline = time.monotonic() + 20  # the third replica answers once it has seen the others on NATS
             while loads[2].codes() != {"OK"} or len(loads[2].results) < 10:
-                assert time.monotonic() < deadline, sorted(loads[2].codes())
-                loads[2].results.clear()
+                assert time.monotonic() < deadline, (sorted(loads[2].codes()), len(loads[2].results))
+                if loads[2].codes() - {"OK"}:  # not yet: start counting again (slow machines need more than 0.2 s)
+                    loads[2].results.clear()
                 time.sleep(0.2)
             time.sleep(1.0)
             killed_at = time.monotonic()
