@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,7 @@ class StatusReporter:
         self.detail: dict[str, str] = {}
         self.database_up = False
         self._static = {"agent": agent, "tenant": tenant, "version": version}
+        self._files = threading.Lock()
 
     @property
     def ok(self) -> bool:
@@ -106,21 +108,30 @@ class StatusReporter:
 
     def write(self) -> None:
         """Writes the status file and the metrics text file, if configured (never raises: it is reporting)."""
-        try:
-            if self.path is not None:
-                tmp = self.path.with_name(self.path.name + ".tmp")
-                tmp.write_text(json.dumps(self.snapshot(), indent=2) + "\n", encoding="utf-8")
-                tmp.replace(self.path)
-            if self.metrics is not None:
-                self.metrics.update(self.tunnels, self.database_up)
-                if self.metrics_file is not None:
+        self._write_files(self._render())
+
+    def _render(self) -> str | None:
+        """The status file's text, with the metrics updated: read on the event loop, where the state changes."""
+        if self.metrics is not None:
+            self.metrics.update(self.tunnels, self.database_up)
+        return json.dumps(self.snapshot(), indent=2) + "\n" if self.path is not None else None
+
+    def _write_files(self, text: str | None) -> None:
+        with self._files:  # the periodic write runs in a worker thread, a state change's on the event loop
+            try:
+                if self.path is not None and text is not None:
+                    tmp = self.path.with_name(self.path.name + ".tmp")
+                    tmp.write_text(text, encoding="utf-8")
+                    tmp.replace(self.path)
+                if self.metrics is not None and self.metrics_file is not None:
                     self.metrics.write(self.metrics_file)
-        except OSError as exc:
-            log.warning("status.write_failed", path=str(self.path), reason=str(exc))
+            except OSError as exc:
+                log.warning("status.write_failed", path=str(self.path), reason=str(exc))
 
     async def run(self) -> None:
-        """Pings the database and rewrites the files every ``interval`` seconds until cancelled."""
+        """Pings the database and rewrites the files every ``interval`` seconds until cancelled. The files are
+        written in a worker thread: a slow disk must not stall the event loop that answers the shops' calls."""
         while True:
             await asyncio.to_thread(self.check_database)
-            self.write()  # on the event loop, like tunnel_state: the two never write at the same time
+            await asyncio.to_thread(self._write_files, self._render())
             await asyncio.sleep(self.interval)
