@@ -22,8 +22,7 @@ from onlineconnect.agent.session import TunnelSession
 from onlineconnect.gateway.config import ClusterConfig
 from onlineconnect.gateway.server import GatewayServer
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config, need_service
-from onlineconnect.testing.processes import AGENT_TOKEN as PROC_AGENT_TOKEN
-from onlineconnect.testing.processes import TENANT_KEY, free_port, gateway_toml
+from onlineconnect.testing.processes import agent_toml, free_port, gateway_toml
 from onlineconnect.v1 import orders_pb2
 
 NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -204,24 +203,5 @@ def write_multi_agent_config(folder: Path, name: str, ports: list[int], erp: Pat
     """An agent config for the demo ERP in ``erp`` dialling every port in ``ports`` (one tunnel each)."""
     path = folder / f"{name}.toml"
     gateways = ", ".join(f'"127.0.0.1:{p}"' for p in ports)
-    path.write_text(
-        f"""
-[agent]
-id = "{name}"
-gateway = [{gateways}]
-insecure = true
-token = "{PROC_AGENT_TOKEN}"
-tenant = "demo"
-key_id = 1
-key = "{TENANT_KEY}"
-reconnect_max_seconds = 1.0
-status_file = "{folder / (name + "-status.json")}"
-[database]
-url = "sqlite:///{erp / "erp.db"}"
-[log]
-format = "json"
-[orders]
-archive_root = "{erp / "archive"}"
-"""
-    )
+    path.write_text(agent_toml(name, f"[{gateways}]", erp, folder / f"{name}-status.json"))
     return path

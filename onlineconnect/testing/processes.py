@@ -40,6 +40,7 @@ def gateway_toml(
     agent: str = "agent",
     server_extra: str = "",
     tables: str = "",
+    transport: str = "insecure = true",
 ) -> str:
     """The one gateway configuration template of the tests and benchmarks: loopback, plaintext, JSON logs, tenant
     ``demo`` with one shop key and one agent token.
@@ -47,13 +48,14 @@ def gateway_toml(
     Args:
         listen: The gRPC listen address.
         server_extra: More lines for the ``[server]`` table.
+        transport: The ``[server]`` lines choosing plaintext or TLS (``tls_cert = …`` and ``tls_key = …``).
         tables: More tables (``[cluster]``, ``[metrics]`` …), placed before the tenant; the tenant's table is
             directly followed by ``[[shops]]`` (``bench/harness.py`` adds tenant settings there).
     """
     return f"""
 [server]
 listen = "{listen}"
-insecure = true
+{transport}
 {server_extra}
 [log]
 format = "json"
@@ -78,21 +80,40 @@ def write_gateway_config(folder: Path, port: int) -> Path:
     return path
 
 
-def write_agent_config(folder: Path, port: int, erp: Path, *, extra: str = "") -> Path:
-    """Writes an agent config for the demo ERP in ``erp`` (erp.db, archive/) dialling 127.0.0.1:port."""
-    path = folder / "agent.toml"
-    path.write_text(
-        f"""
+def agent_toml(
+    agent_id: str,
+    gateway: str,
+    erp: Path,
+    status_file: Path,
+    *,
+    transport: str = "insecure = true",
+    agent_lines: str = "",
+    extra: str = "",
+) -> str:
+    """The one agent configuration template of the tests and benchmarks: tenant ``demo`` with this module's token
+    and key, the demo ERP in ``erp`` (``erp.db``, ``archive/``), JSON logs.
+
+    Args:
+        agent_id: The agent's id.
+        gateway: The TOML value of ``agent.gateway``: one quoted address or a list.
+        erp: The folder of the demo ERP.
+        status_file: Where the agent writes its status.
+        transport: The ``[agent]`` lines choosing plaintext or TLS (``ca_file = …``).
+        agent_lines: More lines for the ``[agent]`` table.
+        extra: More tables.
+    """
+    return f"""
 [agent]
-id = "proc-agent"
-gateway = "127.0.0.1:{port}"
-insecure = true
+id = "{agent_id}"
+gateway = {gateway}
+{transport}
 token = "{AGENT_TOKEN}"
 tenant = "demo"
 key_id = 1
 key = "{TENANT_KEY}"
 reconnect_max_seconds = 1.0
-status_file = "{folder / "agent-status.json"}"
+status_file = "{status_file}"
+{agent_lines}
 [database]
 url = "sqlite:///{erp / "erp.db"}"
 [log]
@@ -101,7 +122,12 @@ format = "json"
 archive_root = "{erp / "archive"}"
 {extra}
 """
-    )
+
+
+def write_agent_config(folder: Path, port: int, erp: Path, *, extra: str = "") -> Path:
+    """Writes an agent config for the demo ERP in ``erp`` (erp.db, archive/) dialling 127.0.0.1:port."""
+    path = folder / "agent.toml"
+    path.write_text(agent_toml("proc-agent", f'"127.0.0.1:{port}"', erp, folder / "agent-status.json", extra=extra))
     return path
 
 

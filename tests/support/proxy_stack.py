@@ -15,7 +15,14 @@ import grpc
 import trustme
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from onlineconnect.testing.processes import AGENT_TOKEN, SHOP_KEY, TENANT_KEY, Proc, free_port, sha, start
+from onlineconnect.testing.processes import (
+    SHOP_KEY,
+    Proc,
+    agent_toml,
+    free_port,
+    gateway_toml,
+    start,
+)
 
 PROXY_USER = "ocproxy"
 PROXY_PASSWORD = "proxy-pass-7"
@@ -133,26 +140,7 @@ def start_tls_gateway(
     ca.cert_pem.write_to_path(str(ca_file))
     port = free_port()
     config = folder / "gateway.toml"
-    config.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-tls_cert = "{cert}"
-tls_key = "{key}"
-[log]
-format = "json"
-[tenants.demo]
-keys = {{ 1 = "{TENANT_KEY}" }}
-[[shops]]
-name = "shop"
-tenant = "demo"
-key_sha256 = "{sha(SHOP_KEY)}"
-[[agents]]
-name = "agent"
-token_sha256 = "{sha(AGENT_TOKEN)}"
-tenants = ["demo"]
-"""
-    )
+    config.write_text(gateway_toml(f"127.0.0.1:{port}", transport=f'tls_cert = "{cert}"\ntls_key = "{key}"'))
     proc = start("onlineconnect-gateway", ["--config", str(config)], folder)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -169,29 +157,17 @@ def write_tls_agent_config(
 ) -> Path:
     """An agent config dialling ``gateway`` with TLS (trusting ``ca_file``) for tenant ``demo``."""
     path = folder / "agent.toml"
+    lines = f"reconnect_initial_seconds = 0.2\nstatus_interval_seconds = 0.5\n{agent_lines}"
     path.write_text(
-        f"""
-[agent]
-id = "proxy-agent"
-gateway = "{gateway}"
-ca_file = "{ca_file}"
-token = "{AGENT_TOKEN}"
-tenant = "demo"
-key_id = 1
-key = "{TENANT_KEY}"
-reconnect_initial_seconds = 0.2
-reconnect_max_seconds = 1.0
-status_file = "{folder / "agent-status.json"}"
-status_interval_seconds = 0.5
-{agent_lines}
-[database]
-url = "sqlite:///{erp / "erp.db"}"
-[log]
-format = "json"
-[orders]
-archive_root = "{erp / "archive"}"
-{extra}
-"""
+        agent_toml(
+            "proxy-agent",
+            f'"{gateway}"',
+            erp,
+            folder / "agent-status.json",
+            transport=f'ca_file = "{ca_file}"',
+            agent_lines=lines,
+            extra=extra,
+        )
     )
     return path
 
