@@ -128,7 +128,7 @@ def test_wrong_token_fails_at_the_agent_token(tmp_path: Path, erp: Path, gateway
     code = run_diagnose(config, as_json=True, out=out)
     steps = json.loads(out.getvalue())["steps"]
     step = failed(steps)
-    assert code == 1 and step["step"] == "agent token" and "agent.token" in step["fix"]
+    assert code == 1 and step["step"] == "agent token" and "agent.token" in step["fix"], steps
     assert all(s["status"] == "ok" for s in steps if s["step"] in ("tls", "http2", "round trip"))
 
 

@@ -34,8 +34,9 @@ STEADY_ONLY = ["--faults", "none", "--settle", "2"]
 
 
 def load_bench(name: str) -> ModuleType:
-    """Imports ``bench/<name>.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    """Imports ``bench/<name>.py`` as the module ``name``, as running the script would (its siblings import it by
+    that name)."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
@@ -48,6 +49,8 @@ def chaos() -> ModuleType:
     """bench/chaos.py, after checking that PostgreSQL's server binaries are there for its private server."""
     pg_private = load_bench("pg_private")
     need_service(pg_private.pg_bin() is not None, "PostgreSQL server binaries (initdb, pg_ctl): install postgresql")
+    for sibling in ("harness", "chaos_truth"):  # what chaos.py imports from its own folder
+        load_bench(sibling)
     return load_bench("chaos")
 
 
