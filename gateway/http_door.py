@@ -34,7 +34,7 @@ from . import http_download
 from .config import GatewayConfig
 from .http_connect import connect_apps
 from .http_errors import BY_HTTP_STATUS, error_answer, error_json
-from .http_exchange import BodyRefused, Exchange, Header, NotReading, Receive, Send
+from .http_exchange import BodyRefused, Exchange, Gone, Header, NotReading, Receive, Send
 from .live import LiveConfig
 from .relay import MAX_SHOP_REQUEST_BYTES, Relay, ShopCall, request_id_from
 
@@ -98,11 +98,13 @@ class HttpDoor:
         if state.get("onlineconnect.too_old", lambda: False)():
             ex.close_after()  # past the connection's maximum age: this is its last answer (HTTP/1.1)
         token = ex.activate()
+        unfollow = ex.follow(state.get("onlineconnect.closed"))
         try:
             await self._route(ex, scope, headers, receive, send)
-        except (NotReading, BodyRefused):
+        except (NotReading, Gone, BodyRefused):
             pass  # answered or dropped, and recorded on the exchange
         finally:
+            unfollow()
             ex.deactivate(token)
             self._report(ex, scope["path"])
 
@@ -153,7 +155,8 @@ class HttpDoor:
                     send, 405, error_json(Code.UNIMPLEMENTED, "downloads are GET only"), headers=[(b"allow", b"GET")]
                 )
                 return
-            await http_download.download(self.relay, ex, path, send)
+            async with ex.watching(receive):
+                await http_download.download(self.relay, ex, path, send)
         elif path == "/openapi.json" and method == "GET":
             await ex.respond(send, 200, self.document, headers=[(b"cache-control", b"public, max-age=300")])
         else:

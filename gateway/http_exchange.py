@@ -12,7 +12,9 @@ call ended. Around the application the exchange bounds both directions:
   answer's bytes are held in the relay's memory budget. A write still blocked then — a shop that does not read
   — is given up: the bytes are booked as abandoned, the call ends ``DEADLINE_EXCEEDED`` and an HTTP/1.1
   connection is dropped at once (the transport aborted), which frees what the server had buffered for it; an
-  HTTP/2 stream is left to the connection's age limit (:mod:`.http_server`), as on the gRPC port.
+  HTTP/2 stream is left to the connection's age limit (:mod:`.http_server`), as on the gRPC port. A shop that
+  closed its connection is no shop that does not read: a write pending when the connection is lost ends at once,
+  and the call ends ``CANCELLED``, as on the gRPC port.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -53,6 +55,10 @@ class NotReading(Exception):
     """Expected: the shop did not take an answer before the call's deadline; the connection was dropped."""
 
 
+class Gone(Exception):
+    """Expected: the shop closed the connection before its answer was written; the call ends CANCELLED."""
+
+
 class BodyRefused(Exception):
     """Expected: the request body was too large or too slow; the answer has been written."""
 
@@ -68,6 +74,8 @@ class Exchange:
         peer: The client's address, for logs.
         default_deadline: Loop time by which writes must be done while no ShopCall has a deadline yet.
         abort: Drops the connection at once (the transport's ``abort``); None if the server offers none.
+        gone: Resolves when the shop is gone — its connection lost, or the server reported a disconnect of this
+            request — so that a write then pending ends at once (:class:`Gone`); see :meth:`follow`.
         sc: The call on the relay chain, once a handler made one.
         code: How the call ended as the handlers saw it (None: not known yet).
         message: The error message, if the call failed.
@@ -82,6 +90,7 @@ class Exchange:
     peer: str
     default_deadline: float
     abort: Callable[[], None] | None = None
+    gone: asyncio.Future[None] | None = None
     sc: ShopCall | None = None
     code: grpc.StatusCode | None = None
     message: str = ""
@@ -170,17 +179,37 @@ class Exchange:
 
         Raises:
             NotReading: the write did not complete by the deadline; the connection has been dropped.
+            Gone: the connection was lost before the write completed (the shop went away).
         """
         if message["type"] == "http.response.start":
             message = self._with_headers(message)
         body = message.get("body", b"") if message["type"] == "http.response.body" else b""
         loop = asyncio.get_running_loop()
+        closed = self.gone
         held = self.relay.hold(self.sc, len(body)) if self.sc is not None and body else contextlib.nullcontext()
         with held:
             try:
-                async with asyncio.timeout_at(max(self.deadline, loop.time() + WRITE_FLOOR)):
-                    await send(message)
+                async with asyncio.timeout_at(max(self.deadline, loop.time() + WRITE_FLOOR)) as timeout:
+                    if closed is None:
+                        await send(message)
+                    else:
+                        if closed.done():
+                            raise TimeoutError
+
+                        # A lost connection ends the pending write now rather than at the deadline.
+                        def wake(_: object) -> None:
+                            with contextlib.suppress(RuntimeError):  # the write completed meanwhile
+                                timeout.reschedule(-1.0)
+
+                        closed.add_done_callback(wake)
+                        try:
+                            await send(message)
+                        finally:
+                            closed.remove_done_callback(wake)
             except TimeoutError:
+                if closed is not None and closed.done():
+                    self.ended(grpc.StatusCode.CANCELLED, "the shop closed the connection before the answer")
+                    raise Gone from None
                 if self.sc is not None:
                     self.relay.abandoned(self.sc, len(body))
                 self.ended(grpc.StatusCode.DEADLINE_EXCEEDED, "the shop did not read the answer within the deadline")
@@ -189,6 +218,45 @@ class Exchange:
                     # HTTP/2 connection carries other calls too; its stalled stream is bounded by the age limit.
                     self.abort()
                 raise NotReading from None
+
+    def follow(self, connection_closed: asyncio.Future[None] | None) -> Callable[[], None]:
+        """Makes :attr:`gone` resolve when ``connection_closed`` (the listener's future of the connection) does;
+        returns the function that stops following it, to call when the request is done (a keep-alive connection
+        serves many requests)."""
+        gone = self.gone = asyncio.get_running_loop().create_future()
+
+        def lost(_: object) -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        if connection_closed is None:
+            return lambda: None
+        connection_closed.add_done_callback(lost)
+
+        def unfollow() -> None:
+            connection_closed.remove_done_callback(lost)
+
+        return unfollow
+
+    def _disconnected(self) -> None:
+        if self.gone is not None and not self.gone.done():
+            self.gone.set_result(None)
+
+    @contextlib.asynccontextmanager
+    async def watching(self, receive: Receive) -> AsyncIterator[None]:
+        """Reads ``receive`` in the background while the body runs, so that a disconnect the server reports
+        resolves :attr:`gone` (for answers written without connectrpc, which watches by itself)."""
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self._disconnected()
+
+        task = asyncio.get_running_loop().create_task(watch())
+        try:
+            yield
+        finally:
+            task.cancel()
 
     def close_after(self) -> None:
         """Asks for the connection to be closed after this answer (HTTP/1.x; HTTP/2 streams end by themselves)."""
@@ -218,6 +286,8 @@ class Exchange:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
             message: ASGIMessage = await receive()
+            if message["type"] == "http.disconnect":
+                self._disconnected()
             return message
 
         return replayed

@@ -142,7 +142,7 @@ class HttpListener:
                     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
         opened = loop.time()
         age = self.config.max_connection_age
-        state = {
+        state: dict[str, Any] = {
             "onlineconnect.abort": transport.abort,
             "onlineconnect.too_old": lambda: loop.time() - opened > age,
         }
@@ -150,12 +150,20 @@ class HttpListener:
         task = asyncio.current_task()
         assert task is not None
         self._connections[task] = transport
+        closed: asyncio.Future[None] = loop.create_future()
+        state["onlineconnect.closed"] = closed  # resolves when the connection is gone: writes to it end at once
         try:
             if await _speaks_http1(reader, writer):
-                await self._serve_http1(reader, writer, state)
+                await self._serve_http1(reader, writer, state, closed)
             else:
-                await TCPServer(self._app, loop, self._hc, self._context, state, reader, writer)
+                watch = loop.create_task(_when_closed(writer, closed))
+                try:
+                    await TCPServer(self._app, loop, self._hc, self._context, state, reader, writer)
+                finally:
+                    watch.cancel()
         finally:
+            if not closed.done():
+                closed.set_result(None)
             deadline.cancel()
             self._connections.pop(task, None)
 
@@ -165,7 +173,11 @@ class HttpListener:
         self._date_timer = asyncio.get_running_loop().call_later(1.0, self._tick_date)
 
     async def _serve_http1(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict[str, Any]
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        state: dict[str, Any],
+        lost: asyncio.Future[None],
     ) -> None:
         """Moves the connection from the stream reader to uvicorn's httptools protocol (HTTP/1.1 parsed in C)."""
         if self._uvicorn is None:
@@ -179,7 +191,6 @@ class HttpListener:
                 log_config=None,
             )
             self._uvicorn.load()
-        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         protocol = _Http1(self._uvicorn, self._uvicorn_state, state, lost, head_seconds=self.http.keep_alive)
         transport = writer.transport
         buffered = bytes(getattr(reader, "_buffer", b""))
@@ -221,6 +232,15 @@ HEAD_TOO_LARGE = (
     b"content-length: %d\r\n\r\n%s" % (len(_HEAD_TOO_LARGE_BODY), _HEAD_TOO_LARGE_BODY)
 )
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+async def _when_closed(writer: asyncio.StreamWriter, closed: asyncio.Future[None]) -> None:
+    """Resolves ``closed`` as soon as the connection of ``writer`` is lost (the client went away), while hypercorn
+    still serves it: hypercorn does not end a stream's pending write when its connection drops."""
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+    if not closed.done():
+        closed.set_result(None)
 
 
 async def _speaks_http1(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -263,3 +264,69 @@ async def test_an_h2c_upgrade_request_is_answered_over_http1() -> None:
             head = await reader.readuntil(b"\r\n\r\n")
         writer.close()
     assert head.startswith(b"HTTP/1.1 200 ")
+
+
+async def h2_request(
+    port: int, headers: list[tuple[str, str]], body: bytes | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
+    """Sends one request on a new plaintext HTTP/2 connection (prior knowledge); returns the connection and its
+    h2 state machine. Reads nothing back, so the server's window for the answer stays at 64 KiB."""
+    import h2.config
+    import h2.connection
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    base = [(":scheme", "http"), (":authority", "127.0.0.1"), ("authorization", "Bearer test-shop-key")]
+    pseudo_first = sorted([*headers, *base], key=lambda h: not h[0].startswith(":"))
+    conn.send_headers(1, pseudo_first, end_stream=body is None)
+    if body is not None:
+        conn.send_data(1, body, end_stream=True)
+    writer.write(conn.data_to_send())
+    await writer.drain()
+    return reader, writer, conn
+
+
+async def test_a_shop_that_closes_its_http2_connection_is_cancelled_not_timed_out() -> None:
+    """An HTTP/2 client that goes away before its answer leaves no write pending until the deadline: the call ends
+    CANCELLED (as on the gRPC port), not DEADLINE_EXCEEDED with a warning about a shop that does not read."""
+    handlers = FakeHandlers()
+    handlers.slow_seconds = 0.3
+    async with http_relay(handlers) as stack:
+        body = json.dumps({"customer_number": "4711", "order_number": "SLOW"}).encode()
+        headers = [(":method", "POST"), (":path", GET_ORDER), ("content-type", "application/json")]
+        _, writer, _ = await h2_request(stack.gateway.http_port, [*headers, ("connect-timeout-ms", "3000")], body)
+        await handlers.started.wait()
+        writer.transport.abort()  # gone before the agent answers
+        async with asyncio.timeout(20):
+            while 'rpc="GetOrder"' not in requests_line(stack, "GetOrder"):
+                await asyncio.sleep(0.05)
+        lines = requests_line(stack, "GetOrder")
+        metrics = stack.gateway.metrics.render().decode()
+    assert 'code="CANCELLED"' in lines, lines
+    assert "DEADLINE_EXCEEDED" not in lines, lines
+    assert not [m for m in metrics.splitlines() if m.startswith("onlineconnect_gateway_shop_not_reading_total{")]
+
+
+async def test_a_download_whose_http2_stream_is_reset_is_cancelled() -> None:
+    """A PDF download stalled by HTTP/2 flow control (the client reads nothing) ends CANCELLED as soon as the
+    client resets the stream (RST_STREAM, the connection stays open), not at the deadline."""
+    handlers = FakeHandlers(pdf_size=4 * 1024 * 1024)
+    async with http_relay(handlers) as stack:
+        path = "/v1/customers/4711/orders/091782005/invoices/INV-1.pdf"
+        headers = [(":method", "GET"), (":path", path), ("connect-timeout-ms", "3000")]
+        reader, writer, conn = await h2_request(stack.gateway.http_port, headers, None)
+        import h2.events
+
+        answered = False
+        while not answered:  # the answer's head: the download runs, and its first 64 KiB fill the window
+            events = conn.receive_data(await reader.read(65536))
+            answered = any(isinstance(e, h2.events.ResponseReceived) for e in events)
+        conn.reset_stream(1)  # the connection stays: the server learns of it only as the stream's ASGI disconnect
+        writer.write(conn.data_to_send())
+        async with asyncio.timeout(20):
+            while 'rpc="GetInvoicePdf"' not in requests_line(stack, "GetInvoicePdf"):
+                await asyncio.sleep(0.05)
+        lines = requests_line(stack, "GetInvoicePdf")
+        writer.close()
+    assert 'code="CANCELLED"' in lines, lines
