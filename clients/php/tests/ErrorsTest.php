@@ -88,12 +88,7 @@ final class ErrorsTest extends LiveTestCase
 
     public function testAnUnreachableGatewayIsUnavailable(): void
     {
-        // A port nothing listens on (bound, never listened): the connection is refused.
-        $socket = stream_socket_server('tcp://127.0.0.1:0');
-        self::assertNotFalse($socket);
-        $address = stream_socket_get_name($socket, false);
-        fclose($socket);
-        $client = self::client(['baseUrl' => "http://$address"]);
+        $client = self::client(['baseUrl' => self::refusedBaseUrl()]);  // the connection is refused
         try {
             $client->getOrder(self::CUSTOMER, self::ORDER);
             self::fail('expected UnavailableException');

@@ -41,14 +41,7 @@ final class GuestLookupTest extends LiveTestCase
         self::assertSame(OrderStatus::DELIVERED, $s->status);
         self::assertSame('Ausgeliefert', $s->statusLabel);
 
-        $lines = array_map(static fn ($l): array => [$l->quantityOrdered, $l->articleNumber, $l->description], $order->lines);
-        self::assertSame([
-            [2, '6392', 'Ochsenziemer XL'],
-            [1, '6393', 'Rinderhaut-Streifen XL'],
-            [1, 'SY 1', 'Versandkostenfrei'],
-            [1, '12009', 'Gesamtkatalog 2014'],
-            [2, '22030', 'Kleine Belohnung für Ihren Hund'],
-        ], $lines);
+        self::assertSame(self::SHEET_LINES, self::lineTriples($order->lines));
         self::assertSame(LineStatus::DELIVERED, $order->line(1)?->status);
 
         $parcels = $order->outboundShipments();
@@ -180,12 +173,8 @@ final class GuestLookupTest extends LiveTestCase
 
     public function testAnUnreachableGatewayIsRetriedOnce(): void
     {
-        // A port nothing listens on: the connection is refused, so the request never left this machine.
-        $socket = stream_socket_server('tcp://127.0.0.1:0');
-        self::assertNotFalse($socket);
-        $address = stream_socket_get_name($socket, false);
-        fclose($socket);
-        $client = self::client(['baseUrl' => "http://$address"]);
+        $refused = self::refusedBaseUrl();  // the request never left this machine
+        $client = self::client(['baseUrl' => $refused]);
         try {
             $client->lookupGuestOrder(self::ORDER, self::POSTCODE, '203.0.113.17');
             self::fail('expected UnavailableException');
@@ -193,7 +182,7 @@ final class GuestLookupTest extends LiveTestCase
             self::assertSame(0, $e->httpStatus, 'no HTTP answer at all');
             self::assertSame(2, $e->attempts);
         }
-        $noRetry = self::client(['baseUrl' => "http://$address", 'retryUnavailable' => false]);
+        $noRetry = self::client(['baseUrl' => $refused, 'retryUnavailable' => false]);
         try {
             $noRetry->lookupGuestOrder(self::ORDER, self::POSTCODE, '203.0.113.17');
             self::fail('expected UnavailableException');

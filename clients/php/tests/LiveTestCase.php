@@ -15,6 +15,31 @@ abstract class LiveTestCase extends TestCase
     protected const ORDER = '091782005';
     protected const INVOICE = 'D-1000001';
 
+    /** The lines of the sheet's order as [quantity ordered, article number, description]. */
+    protected const SHEET_LINES = [
+        [2, '6392', 'Ochsenziemer XL'],
+        [1, '6393', 'Rinderhaut-Streifen XL'],
+        [1, 'SY 1', 'Versandkostenfrei'],
+        [1, '12009', 'Gesamtkatalog 2014'],
+        [2, '22030', 'Kleine Belohnung für Ihren Hund'],
+    ];
+
+    /** An order's lines as [quantity ordered, article number, description], comparable with SHEET_LINES. */
+    protected static function lineTriples(array $lines): array
+    {
+        return array_map(static fn ($l): array => [$l->quantityOrdered, $l->articleNumber, $l->description], $lines);
+    }
+
+    /** http://127.0.0.1:PORT of a port nothing listens on (bound, then closed): connections are refused. */
+    protected static function refusedBaseUrl(): string
+    {
+        $socket = stream_socket_server('tcp://127.0.0.1:0');
+        self::assertNotFalse($socket);
+        $address = stream_socket_get_name($socket, false);
+        fclose($socket);
+        return "http://$address";
+    }
+
     protected static function env(string $name, ?string $default = null): string
     {
         $value = getenv($name);
