@@ -18,8 +18,8 @@ from onlineconnect.testing.processes import (
     TENANT_KEY,
     Proc,
     free_port,
-    sha,
     start,
+    tenants_gateway_toml,
     wait_serving,
 )
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
@@ -108,29 +108,9 @@ def start_stack(tmp_path: Path, erp: Path) -> tuple[str, Proc, Proc]:
     port = free_port()
     gw_conf = tmp_path / "gateway.toml"
     gw_conf.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-insecure = true
-[log]
-format = "json"
-[tenants.m1]
-keys = {{ 1 = "{TENANT_KEY}" }}
-[tenants.m2]
-keys = {{ 1 = "{KEY_2}" }}
-[[shops]]
-name = "shop-1"
-tenant = "m1"
-key_sha256 = "{sha(SHOP_KEY)}"
-[[shops]]
-name = "shop-2"
-tenant = "m2"
-key_sha256 = "{sha(SHOP_2)}"
-[[agents]]
-name = "agent"
-token_sha256 = "{sha(AGENT_TOKEN)}"
-tenants = ["m1", "m2"]
-"""
+        tenants_gateway_toml(
+            f"127.0.0.1:{port}", {"m1": (TENANT_KEY, "shop-1", SHOP_KEY), "m2": (KEY_2, "shop-2", SHOP_2)}
+        )
     )
     # One value an integer, one a string: both are bound as given.
     agent_conf = agent_toml(

@@ -26,8 +26,8 @@ from onlineconnect.testing.processes import (
     TENANT_KEY,
     Proc,
     free_port,
-    sha,
     start,
+    tenants_gateway_toml,
     wait_serving,
 )
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
@@ -57,29 +57,9 @@ def start_stack(
     port = free_port()
     gw_conf = tmp_path / "gateway.toml"
     gw_conf.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-insecure = true
-[log]
-format = "json"
-[tenants.demo]
-keys = {{ 1 = "{TENANT_KEY}" }}
-[tenants.mandant2]
-keys = {{ 1 = "{KEY_B}" }}
-[[shops]]
-name = "shop-a"
-tenant = "demo"
-key_sha256 = "{sha(SHOP_KEY)}"
-[[shops]]
-name = "shop-b"
-tenant = "mandant2"
-key_sha256 = "{sha(SHOP_B)}"
-[[agents]]
-name = "agent"
-token_sha256 = "{sha(AGENT_TOKEN)}"
-tenants = ["demo", "mandant2"]
-"""
+        tenants_gateway_toml(
+            f"127.0.0.1:{port}", {"demo": (TENANT_KEY, "shop-a", SHOP_KEY), "mandant2": (KEY_B, "shop-b", SHOP_B)}
+        )
     )
     a, b = erps
     agent_conf = tmp_path / "agent.toml"

@@ -73,6 +73,21 @@ tenants = ["demo"]
 """
 
 
+def tenants_gateway_toml(listen: str, tenants: dict[str, tuple[str, str, str]]) -> str:
+    """A plaintext loopback gateway serving several tenants (Mandanten) with JSON logs: ``tenants`` maps each
+    tenant's name to (tenant key, shop name, shop key); one agent (``AGENT_TOKEN``) may serve them all."""
+    tables = "".join(f'[tenants.{name}]\nkeys = {{ 1 = "{key}" }}\n' for name, (key, _, _) in tenants.items())
+    shops = "".join(
+        f'[[shops]]\nname = "{shop}"\ntenant = "{name}"\nkey_sha256 = "{sha(shop_key)}"\n'
+        for name, (_, shop, shop_key) in tenants.items()
+    )
+    names = ", ".join(f'"{name}"' for name in tenants)
+    return (
+        f'[server]\nlisten = "{listen}"\ninsecure = true\n[log]\nformat = "json"\n{tables}{shops}'
+        f'[[agents]]\nname = "agent"\ntoken_sha256 = "{sha(AGENT_TOKEN)}"\ntenants = [{names}]\n'
+    )
+
+
 def write_gateway_config(folder: Path, port: int) -> Path:
     """Writes a loopback plaintext gateway config for tenant ``demo``."""
     path = folder / "gateway.toml"
