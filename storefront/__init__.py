@@ -12,13 +12,16 @@ own articles), :mod:`.texts` (German and English words).
 from __future__ import annotations
 
 from .client import DEADLINE, InquiryError, ShopClient
-from .server import App, Server
+from .server import App, Network, Server
 
 __all__ = ["DEADLINE", "App", "InquiryError", "Server", "ShopClient", "make_server"]
 
 
-def make_server(client: ShopClient, host: str = "127.0.0.1", port: int = 8080) -> Server:
-    """A storefront HTTP server bound to ``host:port`` (0 for a free port), not yet serving."""
+def make_server(
+    client: ShopClient, host: str = "127.0.0.1", port: int = 8080, *, trusted_proxies: tuple[Network, ...] = ()
+) -> Server:
+    """A storefront HTTP server bound to ``host:port`` (0 for a free port), not yet serving; behind reverse proxies
+    in ``trusted_proxies`` the visitor's address is read from ``X-Forwarded-For``."""
     from .pages import ROUTES
 
-    return Server((host, port), App(client, ROUTES))
+    return Server((host, port), App(client, ROUTES), trusted_proxies)

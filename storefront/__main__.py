@@ -20,6 +20,7 @@ import structlog
 from onlineconnect import logs
 
 from . import ShopClient, make_server
+from .server import proxy_networks
 
 log = structlog.get_logger("storefront")
 
@@ -46,13 +47,25 @@ def main(argv: list[str] | None = None) -> int:
         help="CA bundle to verify the gateway's TLS certificate; without it "
         "the connection is plaintext (only for a gateway on loopback)",
     )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="NETWORK",
+        help="address or network (CIDR) of a reverse proxy in front of the storefront, whose X-Forwarded-For "
+        "header names the visitor (repeatable); without it the socket's peer is the visitor",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     args = parser.parse_args(argv)
+    try:
+        trusted = proxy_networks(args.trusted_proxy)
+    except ValueError as exc:
+        parser.error(str(exc))
     logs.configure(fmt=args.log_format, role="storefront")
     creds = grpc.ssl_channel_credentials(args.tls_ca.read_bytes()) if args.tls_ca else None
     client = ShopClient(args.gateway, _secret(args.shop_key), credentials=creds)
     host, _, port = args.listen.rpartition(":")
-    server = make_server(client, host or "127.0.0.1", int(port))
+    server = make_server(client, host or "127.0.0.1", int(port), trusted_proxies=trusted)
     # serve_forever runs in a thread so the main thread can wait for a signal and shut down cleanly.
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

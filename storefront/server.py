@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +48,7 @@ class Request:
     query: dict[str, list[str]]
     form: dict[str, list[str]]
     session: Session
-    client_ip: str = ""  # the visitor's address as the socket sees it (the demo runs without a reverse proxy)
+    client_ip: str = ""  # the visitor's address: the socket's peer, or as a trusted proxy forwarded it
 
     def arg(self, name: str, default: str = "") -> str:
         """The first value of a query or form field."""
@@ -158,13 +159,68 @@ class App:
         return self.render(req, "problem.html", 404, message=texts.TEXTS[req.session.lang]["page_not_found"], retry="/")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(specs: Iterable[str]) -> tuple[Network, ...]:
+    """Parses ``--trusted-proxy`` values (an address or a CIDR network each); ValueError names a bad one."""
+    networks = []
+    for spec in specs:
+        try:
+            networks.append(ipaddress.ip_network(spec.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"--trusted-proxy {spec!r}: expected an IP address or network such as 10.0.0.0/8"
+            ) from None
+    return tuple(networks)
+
+
+def visitor_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The visitor's IP address for the gateway's per-IP limit of guest lookups.
+
+    Behind a reverse proxy the socket's peer is the proxy, and every visitor would share one bucket. When the peer
+    is a trusted proxy, ``X-Forwarded-For`` is read from the right (each proxy appends the address it saw), skipping
+    trusted proxies: the first address that is not one of them is the visitor. Entries left of it were written by
+    the client and are never believed. Without trusted proxies the header is ignored.
+
+    Args:
+        peer: The socket's peer address.
+        forwarded_for: Every ``X-Forwarded-For`` header of the request, in order.
+        trusted: The networks of the proxies in front of the storefront.
+    """
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    for hop in reversed(hops):
+        if is_trusted(hop):
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            return peer  # garbled by someone: the proxy's own address is the safe answer (one shared bucket)
+    return peer
+
+
 class Server(ThreadingHTTPServer):
-    """A threaded HTTP server carrying the :class:`App`."""
+    """A threaded HTTP server carrying the :class:`App`.
+
+    Attributes:
+        trusted_proxies: Networks of reverse proxies whose ``X-Forwarded-For`` names the visitor.
+    """
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(self, address: tuple[str, int], app: App, trusted_proxies: Sequence[Network] = ()) -> None:
         self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
         super().__init__(address, Handler)
 
 
@@ -199,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         if query.get("lang", [""])[0] in texts.LANGS:
             session.lang = query["lang"][0]
-        req = Request(self.command, url.path, query, form, session, client_ip=self.client_address[0])
+        forwarded = self.headers.get_all("X-Forwarded-For") or []
+        client_ip = visitor_address(self.client_address[0], forwarded, self.server.trusted_proxies)
+        req = Request(self.command, url.path, query, form, session, client_ip=client_ip)
         try:
             resp = app.handle(req)
         except Exception:

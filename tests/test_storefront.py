@@ -25,6 +25,7 @@ from onlineconnect.gateway.config import GuestLookupConfig, RateLimit
 from onlineconnect.storefront import texts
 from onlineconnect.storefront.catalogue import PRODUCTS
 from onlineconnect.storefront.cookies import COOKIE, CartLine, Session, Signer
+from onlineconnect.storefront.server import Network, proxy_networks, visitor_address
 from onlineconnect.testing import SHOP_KEY
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
@@ -425,3 +426,46 @@ def test_storefront_module_imports_only_the_generated_client() -> None:
     for source in folder.glob("*.py"):
         text = source.read_text()
         assert "onlineconnect.agent" not in text and "onlineconnect.gateway" not in text, source.name
+
+
+TRUSTED = proxy_networks(["127.0.0.1", "10.0.0.0/8"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "visitor"),
+    [
+        ("127.0.0.1", ["198.51.100.7"], (), "127.0.0.1"),  # no trusted proxy: the header is ignored
+        ("192.0.2.1", ["198.51.100.7"], TRUSTED, "192.0.2.1"),  # the peer is no trusted proxy: ignored too
+        ("127.0.0.1", ["198.51.100.7"], TRUSTED, "198.51.100.7"),
+        ("127.0.0.1", [], TRUSTED, "127.0.0.1"),
+        # The client wrote the leftmost entry itself; the trusted chain appended the visitor and an inner proxy.
+        ("127.0.0.1", ["203.0.113.66, 198.51.100.7, 10.1.2.3"], TRUSTED, "198.51.100.7"),
+        ("127.0.0.1", ["203.0.113.66", "198.51.100.7"], TRUSTED, "198.51.100.7"),  # two headers read as one list
+        ("127.0.0.1", ["not-an-ip, 10.1.2.3"], TRUSTED, "127.0.0.1"),  # garbled: the proxy's own address
+        ("127.0.0.1", ["2001:db8::1"], TRUSTED, "2001:db8::1"),
+    ],
+)
+def test_the_visitors_address_behind_trusted_proxies(
+    peer: str, forwarded: list[str], trusted: tuple[Network, ...], visitor: str
+) -> None:
+    """X-Forwarded-For is believed only from a trusted proxy, read from the right, trusted hops skipped."""
+    assert visitor_address(peer, forwarded, trusted) == visitor
+
+
+def test_a_bad_trusted_proxy_is_named() -> None:
+    with pytest.raises(ValueError, match=re.escape("--trusted-proxy 'ten.0.0.0/8'")):
+        proxy_networks(["ten.0.0.0/8"])
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_visitor(tmp_path: Path) -> None:
+    """With the storefront behind a reverse proxy on 127.0.0.1, the per-IP limit of guest lookups counts the
+    visitor that X-Forwarded-For names, not the proxy: the visitor's bucket is spent, the proxy's is not."""
+    tight = GuestLookupConfig(ip_rate_limit=RateLimit(per_second=0.001, burst=2))
+    with running_shop(tmp_path, guest_lookup=tight, trusted_proxies=("127.0.0.1",)) as stack:
+        visitor = Buyer(stack.url)
+        visitor.opener.addheaders.append(("X-Forwarded-For", "203.0.113.77"))
+        assert visitor.track("091782005", "68766").status == 200
+        assert visitor.track("091805002", "12345").status == 404
+        assert visitor.track("091782005", "68766").status == 429
+        assert lookup_from(stack.relay.address, "203.0.113.77") == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert lookup_from(stack.relay.address, "127.0.0.1") == grpc.StatusCode.OK

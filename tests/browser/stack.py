@@ -23,6 +23,7 @@ from onlineconnect.agent.handlers import Handlers
 from onlineconnect.agent.orders import OrderQueries, OrderSettings
 from onlineconnect.agent.stock import StockQueries, StockSettings
 from onlineconnect.storefront import ShopClient, make_server
+from onlineconnect.storefront.server import proxy_networks
 from onlineconnect.testing import SHOP_KEY, RunningRelay, running_relay
 
 
@@ -77,11 +78,12 @@ def demo_handlers(folder: Path) -> Handlers:
 
 
 @contextlib.contextmanager
-def running_shop(folder: Path, **relay_options: Any) -> Iterator[ShopStack]:
+def running_shop(folder: Path, *, trusted_proxies: tuple[str, ...] = (), **relay_options: Any) -> Iterator[ShopStack]:
     """Starts demo ERP, gateway, agent and storefront; stops them all on exit.
 
     Args:
         folder: Where the demo ERP is created.
+        trusted_proxies: The storefront's ``--trusted-proxy`` values.
         relay_options: Further gateway configuration (``GatewayConfig`` fields such as ``guest_lookup``).
     """
     handlers = SlowHandlers(demo_handlers(folder))
@@ -104,7 +106,7 @@ def running_shop(folder: Path, **relay_options: Any) -> Iterator[ShopStack]:
     thread.start()
     relay = ready.result(timeout=30)
     client = ShopClient(relay.address, SHOP_KEY)
-    server = make_server(client, "127.0.0.1", 0)
+    server = make_server(client, "127.0.0.1", 0, trusted_proxies=proxy_networks(trusted_proxies))
     http = threading.Thread(target=server.serve_forever, name="storefront", daemon=True)
     http.start()
     try:
