@@ -5,7 +5,8 @@ drives GetOrder and GetStoreStock at concurrency 1, 16 and 64 through both doors
 Debian, ``h2load`` (package ``nghttp2-client``), one connection per caller: the gRPC door over HTTP/2, the JSON
 door over HTTP/1.1 keep-alive (``--h1``; what PHP's curl speaks) and, for comparison, over HTTP/2. Both doors are
 measured back to back at every point, so they see the same machine load; at c=1 that is repeated ``--rounds``
-times and the added median is the median of the rounds' differences (the machine is shared). Latencies come from
+times (``--c1-seconds`` each, the doors' order alternating from round to round) and the added median is the median
+of the rounds' differences, with a distribution-free 95 % interval (the machine is shared). Latencies come from
 h2load's per-request log; failed calls are counted from the gateway's log; the gateway's CPU time per call
 (``/proc/<pid>/stat``, warm-up included) is the figure that load on the machine disturbs least. Finally it
 downloads the 20 MB invoice once through the HTTP door and samples the gateway's RSS meanwhile.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import os
 import re
 import shutil
@@ -162,11 +164,26 @@ def combine(rpc: str, concurrency: int, rounds: list[dict[str, Any]]) -> dict[st
     point["json_over_grpc"] = round(point["json"]["rps"] / point["grpc"]["rps"], 2) if point["grpc"]["rps"] else 0.0
     point["added_p50_ms"] = round(statistics.median(added), 3)
     point["added_p50_ms_rounds"] = added
+    point["added_p50_ms_ci95"] = median_interval(added)
     point["added_cpu_ms_per_call"] = round(
         point["json"]["gateway_cpu_ms_per_call"] - point["grpc"]["gateway_cpu_ms_per_call"], 3
     )
     point["load_average"] = round(statistics.median(r["load_average"] for r in rounds), 2)
     return point
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> list[float] | None:
+    """A distribution-free confidence interval of the median of ``values`` (order statistics: the interval from
+    the k-th smallest to the k-th largest value, k the largest for which the binomial(n, 1/2) probability of
+    falling outside stays under 1 - ``confidence``); None for fewer than 6 values, where no such k exists."""
+    n = len(values)
+    ordered = sorted(values)
+    k = 0
+    while k < n // 2 and 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= 1 - confidence:
+        k += 1
+    if k == 0:
+        return None
+    return [ordered[k - 1], ordered[n - k]]
 
 
 def summary(point: dict[str, Any]) -> str:
@@ -179,7 +196,8 @@ def summary(point: dict[str, Any]) -> str:
 
     return (
         f"{point['rpc']:13} c={point['concurrency']:<2} {door('grpc', g)} | {door('json/h1', j)} | "
-        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms {point['added_p50_ms_rounds']} "
+        f"ratio {point['json_over_grpc']:.2f} added p50 {point['added_p50_ms']:+.2f} ms "
+        f"(95 % interval {point['added_p50_ms_ci95']}; rounds {point['added_p50_ms_rounds']}) "
         f"cpu {point['added_cpu_ms_per_call']:+.2f} | {door('json/h2', j2)} | load {point['load_average']} | "
         f"failed {len(g['failed'])}/{len(j['failed'])}"
     )
@@ -245,7 +263,10 @@ def main() -> int:
     parser.add_argument(
         "--h1-client", choices=("h2load", "wrk"), default="h2load", help="client of the JSON door's HTTP/1.1"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="rounds at concurrency 1 (both doors each round)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds at concurrency 1 (both doors each round)")
+    parser.add_argument(
+        "--c1-seconds", type=float, default=2.0, help="measuring time of each door in each round at concurrency 1"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the result files")
     args = parser.parse_args()
     if shutil.which("h2load") is None:
@@ -292,19 +313,24 @@ def main() -> int:
                 json_headers = ["content-type: application/json", auth]
                 for c in args.concurrency:
                     rounds = []
-                    for _ in range(args.rounds if c == 1 else 1):
-                        # Both doors back to back, the same client: they see the same machine load.
+                    seconds = args.c1_seconds if c == 1 else args.seconds
+                    for number in range(args.rounds if c == 1 else 1):
+                        # Both doors back to back, the same client: they see the same machine load. The order
+                        # alternates from round to round, so a drift of the machine favours neither door.
                         failed = failure_counts(metrics_port)
-                        g = h2load(
-                            f"http://127.0.0.1:{grpc_port}/{path}", grpc_body, grpc_headers, c, args.seconds, pid=pid
-                        )
-                        g["failed"], failed = failed_since(metrics_port, failed)
-                        if args.h1_client == "wrk":
-                            j = wrk(f"{http}/{path}", json_body, c, args.seconds, pid=pid)
-                        else:
-                            j = h2load(f"{http}/{path}", json_body, json_headers, c, args.seconds, pid=pid, h1=True)
-                        j["failed"], failed = failed_since(metrics_port, failed)
-                        j2 = h2load(f"{http}/{path}", json_body, json_headers, c, args.seconds, pid=pid)
+                        measured: dict[str, dict[str, Any]] = {}
+                        for door in ("grpc", "json") if number % 2 == 0 else ("json", "grpc"):
+                            if door == "grpc":
+                                url = f"http://127.0.0.1:{grpc_port}/{path}"
+                                run = h2load(url, grpc_body, grpc_headers, c, seconds, pid=pid)
+                            elif args.h1_client == "wrk":
+                                run = wrk(f"{http}/{path}", json_body, c, seconds, pid=pid)
+                            else:
+                                run = h2load(f"{http}/{path}", json_body, json_headers, c, seconds, pid=pid, h1=True)
+                            run["failed"], failed = failed_since(metrics_port, failed)
+                            measured[door] = run
+                        g, j = measured["grpc"], measured["json"]
+                        j2 = h2load(f"{http}/{path}", json_body, json_headers, c, seconds, pid=pid)
                         j2["failed"], failed = failed_since(metrics_port, failed)
                         rounds.append({"grpc": g, "json": j, "json_http2": j2, "load_average": os.getloadavg()[0]})
                     point = combine(rpc, c, rounds)
@@ -339,6 +365,7 @@ def main() -> int:
         "seconds_per_point": args.seconds,
         "client": f"a connection per caller: grpc h2load (HTTP/2); json {args.h1_client} (HTTP/1.1); json_http2 h2load",
         "rounds_at_c1": args.rounds,
+        "seconds_per_round_at_c1": args.c1_seconds,
         "points": points,
         "download_20mb": download,
         "targets_met": targets,

@@ -197,7 +197,19 @@ def test_http_bench_compares_the_json_door_with_the_grpc_door(tmp_path: Path) ->
     """http_bench measures both doors on the same calls, counts failed calls from the metrics and the download's
     memory; a target whose points were not measured is reported as such, never as met."""
     need_service(shutil.which("h2load") is not None, "h2load missing (apt-get install nghttp2-client)")
-    doc = run_script("http_bench", tmp_path, "--seconds", "0.3", "--concurrency", "1", "--rounds", "1", timeout=240)
+    doc = run_script(
+        "http_bench",
+        tmp_path,
+        "--seconds",
+        "0.3",
+        "--c1-seconds",
+        "0.3",
+        "--concurrency",
+        "1",
+        "--rounds",
+        "1",
+        timeout=240,
+    )
     points = doc["points"]
     assert isinstance(points, list) and {p["rpc"] for p in points} == {"GetOrder", "GetStoreStock"}
     for p in points:
