@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
 TENANT_KEY = "00112233445566778899aabbccddeeff"
@@ -183,9 +185,16 @@ def start(name: str, args: list[str], folder: Path, *, env: dict[str, str] | Non
     return Proc(name, popen, log)
 
 
-def wait_serving(address: str, tenant: str = "demo", timeout: float = 20, *, key: str = SHOP_KEY) -> None:
+def wait_serving(
+    address: str,
+    tenant: str = "demo",
+    timeout: float = 20,
+    *,
+    key: str = SHOP_KEY,
+    channel: Callable[[], Any] | None = None,
+) -> None:
     """Waits until the gateway reports ``tenant`` SERVING (an agent is connected), asking with shop key ``key``
-    (a tenant's health is shown only to its own shops and to operators)."""
+    (a tenant's health is shown only to its own shops and to operators) over ``channel()`` (default: plaintext)."""
     import time
 
     import grpc
@@ -194,7 +203,7 @@ def wait_serving(address: str, tenant: str = "demo", timeout: float = 20, *, key
     request = health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}")
     auth = (("authorization", f"Bearer {key}"),)
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as ch:
+    with channel() if channel is not None else grpc.insecure_channel(address) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
         while time.monotonic() < deadline:
             try:

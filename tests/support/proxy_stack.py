@@ -13,7 +13,6 @@ from pathlib import Path
 
 import grpc
 import trustme
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onlineconnect.testing.processes import (
     SHOP_KEY,
@@ -22,6 +21,7 @@ from onlineconnect.testing.processes import (
     free_port,
     gateway_toml,
     start,
+    wait_serving,
 )
 
 PROXY_USER = "ocproxy"
@@ -100,20 +100,8 @@ class TlsGateway:
         return grpc.secure_channel(self.address, creds)
 
     def wait_serving(self, tenant: str = "demo", timeout: float = 20, key: str = SHOP_KEY) -> None:
-        """Waits until ``tenant`` has an agent tunnel."""
-        request = health_pb2.HealthCheckRequest(service=f"onlineconnect.tenant.{tenant}")
-        deadline = time.monotonic() + timeout
-        with self.channel() as ch:
-            stub = health_pb2_grpc.HealthStub(ch)
-            while time.monotonic() < deadline:
-                try:
-                    auth = (("authorization", f"Bearer {key}"),)
-                    if stub.Check(request, metadata=auth, timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.1)
-        raise TimeoutError(f"tenant {tenant} not serving on {self.address} within {timeout} s")
+        """Waits until ``tenant`` has an agent tunnel (asking over TLS)."""
+        wait_serving(self.address, tenant, timeout, key=key, channel=self.channel)
 
 
 def write_tls_pair(ca: trustme.CA, folder: Path, *identities: str, not_after: object = None) -> tuple[Path, Path]:
