@@ -9,29 +9,15 @@ allows few calls per customer IP. PHPUnit gets the addresses and keys through en
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from support.ops_stack import (
-    AGENT_TOKEN,
-    BIN,
-    TENANT_KEY,
-    Stack,
-    agent_toml,
-    gateway_toml,
-    read_events,
-    wait_event,
-    wait_serving,
-)
+from support.ops_stack import demo_stack, read_events
 
-from onlineconnect.agent.erp.demo import create_demo_erp
 from onlineconnect.testing import need_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,49 +64,13 @@ ip_rate_limit = {{ per_second = 0.001, burst = {GUEST_IP_BURST} }}
 """
 
 
-@dataclass
-class HttpStack(Stack):
-    """A gateway (and agent) whose HTTP listener serves the Connect protocol at ``http``."""
-
-    http: str = ""
-
-
-@contextlib.contextmanager
-def http_stack(folder: Path, *, agent: bool = True, extra: str = "") -> Iterator[HttpStack]:
-    """``onlineconnect-gateway`` with its HTTP (Connect) listener and, if ``agent``, the demo agent, in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    create_demo_erp(folder / "erp.db", folder / "archive")
-    toml = gateway_toml(metrics=False) + extra + '\n[http]\nlisten = "127.0.0.1:0"\ninsecure = true\n'
-    (folder / "gateway.toml").write_text(toml)
-    (folder / "tenant.key").write_text(TENANT_KEY + "\n")
-    stack = HttpStack(folder)
-    try:
-        stack.spawn("gateway", [str(BIN / "onlineconnect-gateway"), "--config", str(folder / "gateway.toml")])
-        started = wait_event(stack.gateway_log, "gateway.started")
-        stack.address = f"127.0.0.1:{started['port']}"
-        http = wait_event(stack.gateway_log, "http.started")
-        stack.http = f"http://127.0.0.1:{http['port']}"
-        (folder / "agent.toml").write_text(agent_toml(stack.address))
-        if agent:
-            stack.spawn(
-                "agent",
-                [str(BIN / "onlineconnect-agent"), "--config", str(folder / "agent.toml")],
-                env={"OC_TEST_AGENT_TOKEN": AGENT_TOKEN},
-            )
-            wait_serving(stack.address)
-        yield stack
-    finally:
-        for name in list(stack.procs):
-            stack.stop(name)
-
-
 def test_phpunit_suite_against_real_gateways(tmp_path: Path) -> None:
     """clients/php's PHPUnit suite passes against a gateway with the demo agent and one without any agent."""
     php_ready()
     assert PHPUNIT is not None
     with (
-        http_stack(tmp_path / "live", extra=EXTRA_SHOPS) as live,
-        http_stack(tmp_path / "offline", agent=False) as offline,
+        demo_stack(tmp_path / "live", metrics=False, http=True, extra=EXTRA_SHOPS) as live,
+        demo_stack(tmp_path / "offline", metrics=False, http=True, agent=False) as offline,
     ):
         junit = tmp_path / "phpunit.xml"
         out = subprocess.run(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from support.ops_stack import SHOP_KEY
-from test_php_client import PHP, HttpStack, http_stack, php_ready
+from support.ops_stack import SHOP_KEY, Stack, demo_stack
+from test_php_client import PHP, php_ready
 
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
@@ -33,7 +33,7 @@ class Site:
     """The running example: its base URL and the stack behind it."""
 
     url: str
-    stack: HttpStack
+    stack: Stack
     log: Path
 
 
@@ -91,7 +91,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     php_ready()
     assert PHP is not None
     folder = tmp_path_factory.mktemp("php-example")
-    with http_stack(folder / "stack") as stack:
+    with demo_stack(folder / "stack", metrics=False, http=True) as stack:
         port = free_port()
         log = folder / "php.log"
         with log.open("wb") as out:
@@ -116,7 +116,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             server.wait(timeout=10)
 
 
-def grpc_orders(stack: HttpStack) -> orders_pb2_grpc.OrderServiceStub:
+def grpc_orders(stack: Stack) -> orders_pb2_grpc.OrderServiceStub:
     """A gRPC stub on the same gateway, for the reference answers."""
     return orders_pb2_grpc.OrderServiceStub(grpc.insecure_channel(stack.address))
 

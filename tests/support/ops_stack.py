@@ -126,6 +126,7 @@ class Stack:
     folder: Path
     address: str = ""
     metrics_port: int = 0
+    http: str = ""  # the HTTP (Connect) listener's base URL, when the stack has one
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -173,11 +174,26 @@ class Stack:
 
 @contextlib.contextmanager
 def demo_stack(
-    folder: Path, *, agent: bool = True, metrics: bool = True, agent_log_level: str = "info"
+    folder: Path,
+    *,
+    agent: bool = True,
+    metrics: bool = True,
+    http: bool = False,
+    extra: str = "",
+    agent_log_level: str = "info",
 ) -> Iterator[Stack]:
-    """Runs ``onlineconnect-gateway`` and (optionally) ``onlineconnect-agent`` on a fresh demo ERP in ``folder``."""
+    """Runs ``onlineconnect-gateway`` and (optionally) ``onlineconnect-agent`` on a fresh demo ERP in ``folder``.
+
+    Args:
+        http: Also open the gateway's HTTP (Connect) listener on a free loopback port (``stack.http``).
+        extra: More gateway configuration (tables, ``[[shops]]``), appended to the template.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     create_demo_erp(folder / "erp.db", folder / "archive")
-    (folder / "gateway.toml").write_text(gateway_toml(metrics=metrics))
+    toml = gateway_toml(metrics=metrics) + extra
+    if http:
+        toml += '\n[http]\nlisten = "127.0.0.1:0"\ninsecure = true\n'
+    (folder / "gateway.toml").write_text(toml)
     (folder / "tenant.key").write_text(TENANT_KEY + "\n")
     stack = Stack(folder)
     try:
@@ -186,6 +202,8 @@ def demo_stack(
         stack.address = f"127.0.0.1:{started['port']}"
         if metrics:
             stack.metrics_port = int(wait_event(stack.gateway_log, "metrics.started")["port"])
+        if http:
+            stack.http = f"http://127.0.0.1:{wait_event(stack.gateway_log, 'http.started')['port']}"
         (folder / "agent.toml").write_text(agent_toml(stack.address, log_level=agent_log_level))
         if agent:
             stack.start_agent()
