@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace OnlineConnect\Client\Tests;
 
+use OnlineConnect\Client\Exception\ResourceExhaustedException;
 use OnlineConnect\Client\OnlineConnectClient;
 use PHPUnit\Framework\TestCase;
 
@@ -28,6 +29,21 @@ abstract class LiveTestCase extends TestCase
     protected static function lineTriples(array $lines): array
     {
         return array_map(static fn ($l): array => [$l->quantityOrdered, $l->articleNumber, $l->description], $lines);
+    }
+
+    /** Asserts that $call is refused 429 RESOURCE_EXHAUSTED with a Retry-After, after one attempt (no retry). */
+    protected static function assertRateLimited(callable $call): void
+    {
+        try {
+            $call();
+            self::fail('expected ResourceExhaustedException');
+        } catch (ResourceExhaustedException $e) {
+            self::assertSame(429, $e->httpStatus);
+            self::assertSame(8, $e->getCode());
+            self::assertNotNull($e->retryAfter, 'the gateway says when to come back');
+            self::assertGreaterThan(0, $e->retryAfter);
+            self::assertSame(1, $e->attempts, 'RESOURCE_EXHAUSTED is not retried');
+        }
     }
 
     /** http://127.0.0.1:PORT of a port nothing listens on (bound, then closed): connections are refused. */
