@@ -84,6 +84,12 @@ def memory_kb(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     """Resets the kernel's peak-RSS mark (VmHWM) of ``pid`` to its current RSS, so a later VmHWM is this run's."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")

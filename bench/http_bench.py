@@ -39,7 +39,19 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from harness import MB, ORDER, POSTCODE, RESULTS, SKU, demo_erp, machine, memory_kb, reset_peak, write_results
+from harness import (
+    MB,
+    ORDER,
+    POSTCODE,
+    RESULTS,
+    SKU,
+    cpu_seconds,
+    demo_erp,
+    machine,
+    memory_kb,
+    reset_peak,
+    write_results,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from onlineconnect.testing.processes import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config
@@ -48,7 +60,6 @@ from onlineconnect.v1 import orders_pb2, stock_pb2
 TARGET_RATIO_C64 = 0.8
 TARGET_ADDED_P50_MS = 0.5
 TARGET_GROWTH_MB = 8.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PDF_BYTES = 20 * MB
 
 CALLS = {
@@ -77,12 +88,6 @@ def post(url: str, body: dict[str, object], timeout: float = 10) -> tuple[int, b
             return r.status, r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def h2load(

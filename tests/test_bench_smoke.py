@@ -155,6 +155,13 @@ def test_stream_bench_downloads_the_invoice_both_ways(tmp_path: Path) -> None:
     relay = doc["relay"]
     assert isinstance(relay, dict)
     assert set(relay["peak_rss_growth_mb"]) == {"gateway", "agent"}
+    assert set(relay["cpu_ms_per_mb_median"]) == {"gateway", "agent"}
+    need_service(shutil.which("h2load") is not None, "h2load missing (apt-get install nghttp2-client)")
+    for way in ("direct_h2load", "relay_h2load"):  # the C client: gRPC framing on top of the PDF's bytes
+        result = doc[way]
+        assert isinstance(result, dict) and result["client"] == "h2load"
+        assert 1024 * 1024 < result["bytes"] < 1.01 * 1024 * 1024
+        assert result["mb_per_s_best"] > 0
 
 
 def test_batch_bench_times_batch_against_single_calls(tmp_path: Path) -> None:
