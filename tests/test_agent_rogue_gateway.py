@@ -36,13 +36,15 @@ def bundle(*messages: tunnel_pb2.TunnelMessage) -> bytes:
     return tunnel_pb2.TunnelBundle(messages=list(messages)).SerializeToString()
 
 
-def request(call_id: int) -> bytes:
-    """A GetOrder request for the one order the fake handlers know, as a bundle plaintext."""
+GET_ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005").SerializeToString()
+
+
+def request(
+    call_id: int, method: str = "/onlineconnect.v1.OrderService/GetOrder", payload: bytes = GET_ORDER
+) -> bytes:
+    """A request as a bundle plaintext: by default GetOrder for the one order the fake handlers know."""
     req = tunnel_pb2.AgentRequest(
-        request_id=f"rogue-{call_id}",
-        deadline_ms=5000,
-        shop="shop",
-        get_order=orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005"),
+        request_id=f"rogue-{call_id}", deadline_ms=5000, shop="shop", method=method, request=payload
     )
     return bundle(tunnel_pb2.TunnelMessage(call_id=call_id, request=req))
 
@@ -236,3 +238,23 @@ async def test_frame_that_fails_to_open_ends_the_session_and_the_agent_reconnect
         # The new session serves normally.
         await again.send(again.sealer.seal(request(7)))
         assert (await answered(again, 7)).code == 0
+
+
+async def test_unknown_method_or_malformed_request_is_answered_and_the_session_goes_on() -> None:
+    """A method the agent does not know (a newer gateway's RPC) is answered UNAVAILABLE "update it", a request that
+    does not decode as the method's input type INVALID_ARGUMENT; neither ends the session."""
+    async with rogue_harness() as h:
+        s = await h.session()
+        await s.send(s.sealer.seal(request(1, method="/onlineconnect.v1.OrderService/GetOrderV2")))
+        unknown = await answered(s, 1)
+        assert (unknown.code, unknown.final) == (grpc.StatusCode.UNAVAILABLE.value[0], True)
+        assert "does not support the requested call; update it" in unknown.message
+        assert not unknown.result
+        await s.send(s.sealer.seal(request(2, payload=b"\xff\xff\xff")))
+        malformed = await answered(s, 2)
+        assert malformed.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert malformed.message == "malformed GetOrderRequest"
+        await s.send(s.sealer.seal(request(3)))
+        ok = await answered(s, 3)
+        assert ok.code == 0 and orders_pb2.GetOrderResponse.FromString(ok.result).order.summary.order_number
+        assert not s.closed.is_set()
