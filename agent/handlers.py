@@ -14,7 +14,6 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -38,13 +37,6 @@ READ_CHUNKS = 16  # chunks read from the archive per worker-thread call (≈ 1 M
 def _open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")
 
-
-def handler_name(method: str) -> str:
-    """The Python name of an RPC's handler: ``GetInvoicePdf`` → ``get_invoice_pdf``."""
-    return _CAPITAL.sub("_", method).lower()
-
-
-_CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
 
 UnaryHandler = Callable[[Any, CallContext], Awaitable[Message]]
 StreamHandler = Callable[[Any, CallContext], AsyncIterator[Message]]
@@ -81,11 +73,11 @@ class Handlers:
         calls = [c for c in CALLS if c.service == service]
         if not calls:
             raise ValueError(f"{service} is not in the calls table (onlineconnect.calls.add_service)")
-        unknown = set(overrides) - {handler_name(c.method) for c in calls}
+        unknown = set(overrides) - {c.handler_name for c in calls}
         if unknown:
             raise ValueError(f"{service} has no RPCs for the handlers {sorted(unknown)}")
         for call in calls:
-            name = handler_name(call.method)
+            name = call.handler_name
             fn = overrides.get(name) or getattr(impl, name, None)
             if fn is None:
                 raise ValueError(f"{type(impl).__name__} has no {name}() to answer {call.path}")

@@ -13,6 +13,7 @@ new service one :func:`add_service` line. docs/protocol.md ("Adding an RPC") wal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -36,6 +37,8 @@ class Call:
         streaming: True if the answer is a server stream.
         cacheable: True for stock reads the gateway may cache.
         path: The gRPC method path, ``/onlineconnect.v1.OrderService/GetOrder``; the tunnel names the call by it.
+        handler_name: The method name in snake case, ``get_order``: the name of the agent's handler and of the
+            Connect door's method (as ``protoc-gen-connectrpc`` names it).
         method_field: ``AgentRequest.method`` holding ``path``, encoded once here for the relay's hot path.
     """
 
@@ -46,12 +49,17 @@ class Call:
     streaming: bool = False
     cacheable: bool = False
     path: str = field(init=False)
+    handler_name: str = field(init=False, repr=False)
     method_field: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         path = f"/{self.service}/{self.method}"
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "handler_name", _CAPITAL.sub("_", self.method).lower())
         object.__setattr__(self, "method_field", wire.method_field(path))
+
+
+_CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 CALLS: list[Call] = []
