@@ -18,6 +18,7 @@ Errors of the chain are mapped by :mod:`.http_errors`.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
@@ -29,12 +30,11 @@ from connectrpc.code import Code
 from connectrpc.compat import google_protobuf_binary_codec
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
-from google.protobuf import json_format
+from google.protobuf import descriptor_pool, json_format
 from google.protobuf.message import Message
 
 from onlineconnect.calls import CALLS, Call
 from onlineconnect.errors import OnlineConnectError
-from onlineconnect.v1 import orders_connect, stock_connect
 
 from .http_errors import connect_error, retry_after
 from .http_exchange import Exchange, current
@@ -147,15 +147,30 @@ def _implementation(door: ConnectDoor) -> Any:
 
 
 def connect_apps(relay: Relay) -> dict[str, Any]:
-    """The generated Connect applications of both shop services, by URL path of each RPC.
+    """The generated Connect applications of the shop services, by URL path of each RPC.
 
-    A service without a generated Connect module (``_codegen.CONNECT_PROTOS``) is served on the gRPC door only.
+    Each service's application is the ``<Service>ASGIApplication`` of the ``*_connect`` module generated beside its
+    proto (``make generate``, ``_codegen.CONNECT_PROTOS``); a service without one is served on the gRPC door only.
     """
     impl = _implementation(ConnectDoor(relay))
     codecs = [google_protobuf_binary_codec(), JsonCodec()]
-    apps: list[Any] = [
-        orders_connect.OrderServiceASGIApplication(impl, read_max_bytes=MAX_SHOP_REQUEST_BYTES, codecs=codecs),
-        stock_connect.StockServiceASGIApplication(impl, read_max_bytes=MAX_SHOP_REQUEST_BYTES, codecs=codecs),
-    ]
-    by_service = {app.path: app for app in apps}
-    return {call.path: by_service[f"/{call.service}"] for call in CALLS if f"/{call.service}" in by_service}
+    apps: dict[str, Any] = {}
+    routes: dict[str, Any] = {}
+    for call in CALLS:
+        if call.service not in apps:
+            application = _application(call.service)
+            apps[call.service] = application and application(impl, read_max_bytes=MAX_SHOP_REQUEST_BYTES, codecs=codecs)
+        if apps[call.service] is not None:
+            routes[call.path] = apps[call.service]
+    return routes
+
+
+def _application(service: str) -> Any:
+    """The generated Connect application class of ``service``; None if its proto has no ``*_connect`` module."""
+    descriptor = descriptor_pool.Default().FindServiceByName(service)
+    module_name = descriptor.file.name.removesuffix(".proto").replace("/", ".") + "_connect"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, f"{descriptor.name}ASGIApplication", None)

@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
 
 from onlineconnect import calls
 from onlineconnect.agent.context import CallContext
+from onlineconnect.gateway.http_connect import connect_apps
 from onlineconnect.testing import running_relay
 from onlineconnect.testing.invariants import demo_handlers
 from onlineconnect.v1 import orders_pb2
@@ -192,6 +193,15 @@ async def test_without_the_handler_the_agent_answers_unavailable(
             assert "does not answer CountTo" in (err.value.details() or "")
     finally:
         handlers.close()
+
+
+def test_the_http_door_serves_the_table_and_leaves_a_service_without_connect_module_to_grpc(table: None) -> None:
+    """The HTTP/JSON door builds its routes from the calls table: every contract RPC has one, and the new service,
+    which has no generated ``*_connect`` module, is served over gRPC only instead of breaking the door."""
+    routes = connect_apps(cast(Any, None))
+    contract = {c.path for c in calls.CALLS if c.service != SERVICE}
+    assert set(routes) == contract
+    assert ECHO in calls.BY_PATH and ECHO not in routes
 
 
 def test_a_handler_of_the_wrong_kind_is_refused_at_registration(tmp_path: Path, table: None) -> None:
