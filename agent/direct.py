@@ -27,7 +27,7 @@ log = structlog.get_logger("onlineconnect.agent.direct")
 
 
 def direct_handlers(handlers: Handlers, tenant: str) -> list[grpc.GenericRpcHandler]:
-    """Generic handlers answering every RPC of the calls table straight from ``handlers``."""
+    """Generic handlers answering every RPC that ``handlers`` serves straight from them."""
 
     def context(ctx: grpc.aio.ServicerContext) -> CallContext:
         return CallContext.with_timeout(tenant, ctx.time_remaining(), shop="direct")
@@ -54,7 +54,7 @@ def direct_handlers(handlers: Handlers, tenant: str) -> list[grpc.GenericRpcHand
     def stream(call: Call) -> grpc.RpcMethodHandler:
         async def handle(request: Message, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
             try:
-                async for chunk in handlers.invoice_pdf(request, context(ctx)):  # type: ignore[arg-type]
+                async for chunk in handlers.stream(call, request, context(ctx)):
                     yield chunk
             except OnlineConnectError as exc:
                 await ctx.abort(exc.code, exc.message)
@@ -67,6 +67,8 @@ def direct_handlers(handlers: Handlers, tenant: str) -> list[grpc.GenericRpcHand
 
     services: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for call in CALLS:
+        if not handlers.serves(call):
+            continue
         services.setdefault(call.service, {})[call.method] = stream(call) if call.streaming else unary(call)
     return [grpc.method_handlers_generic_handler(s, m) for s, m in services.items()]
 

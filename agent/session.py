@@ -20,11 +20,12 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 
 from onlineconnect import wire
-from onlineconnect.calls import Call, call_of
+from onlineconnect.calls import BY_PATH, Call
 from onlineconnect.envelope import NONCE_BYTES, PROTOCOL_VERSION, SessionSecret, new_nonce, session_pair
-from onlineconnect.errors import DeadlineExceeded, EnvelopeError, OnlineConnectError, Unavailable
+from onlineconnect.errors import DeadlineExceeded, EnvelopeError, InvalidArgument, OnlineConnectError, Unavailable
 from onlineconnect.link import READY, SealedLink
 from onlineconnect.v1 import orders_pb2, tunnel_pb2, tunnel_pb2_grpc
 
@@ -209,13 +210,17 @@ class TunnelSession:
                     self._leaving = asyncio.create_task(self._leave(), name=f"agent-leave-{self.session_id}")
 
     def _start(self, call_id: int, request: tunnel_pb2.AgentRequest) -> None:
-        found = call_of(request)
-        if found is None:
+        call = BY_PATH.get(request.method)
+        if call is None:  # a newer gateway's RPC
             self._send_error(call_id, Unavailable("this agent does not support the requested call; update it"))
             return
-        call, inner = found
         if not self.accepting:
             self._send_error(call_id, Unavailable("agent is shutting down"))
+            return
+        try:
+            inner = call.request_type.FromString(request.request)
+        except DecodeError:
+            self._send_error(call_id, InvalidArgument(f"malformed {call.request_type.DESCRIPTOR.name}"))
             return
         deadline = time.monotonic() + request.deadline_ms / 1000 if request.deadline_ms else None
         ctx = CallContext(tenant=self.tenant, shop=request.shop, request_id=request.request_id, deadline=deadline)
@@ -244,11 +249,9 @@ class TunnelSession:
             async with asyncio.timeout(left if left is not None else None):
                 if call.streaming:
                     credits = self.credits[call_id] = _Credits(window or 1)
-                    async for chunk in self.handlers.invoice_pdf(request, ctx):
+                    async for chunk in self.handlers.stream(call, request, ctx):
                         await credits.take()
-                        link.send(
-                            wire.response_message(call_id, _OK_MORE, call.response_field, chunk.SerializeToString())
-                        )
+                        link.send(wire.response_message(call_id, _OK_MORE, chunk.SerializeToString()))
                     link.send(
                         tunnel_pb2.TunnelMessage(
                             call_id=call_id, response=tunnel_pb2.AgentResponse(code=0, final=True)
@@ -256,9 +259,7 @@ class TunnelSession:
                     )
                 else:
                     result = await self.handlers.unary(call, request, ctx)
-                    link.send(
-                        wire.response_message(call_id, _OK_FINAL, call.response_field, result.SerializeToString())
-                    )
+                    link.send(wire.response_message(call_id, _OK_FINAL, result.SerializeToString()))
         except TimeoutError:
             code = "DEADLINE_EXCEEDED"
             self._send_error(call_id, DeadlineExceeded("the ERP did not answer within the deadline"))

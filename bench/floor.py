@@ -173,7 +173,7 @@ async def serve_agent(config_path: str, gateway: str) -> None:
         ctx = CallContext.with_timeout(config.tenant, remaining, shop="floor")
         try:
             if call.streaming:
-                async for chunk in handlers.invoice_pdf(request, ctx):  # type: ignore[arg-type]
+                async for chunk in handlers.stream(call, request, ctx):
                     out.put_nowait(frame(call_id, CHUNK, index, chunk.SerializeToString()))
                 out.put_nowait(frame(call_id, END, index))
             else:

@@ -79,7 +79,7 @@ class _IdleHandlers:
 
         raise Unavailable("idle benchmark agent")
 
-    def invoice_pdf(self, request: Any, ctx: Any) -> Any:
+    def stream(self, call: Any, request: Any, ctx: Any) -> Any:
         from onlineconnect.errors import Unavailable
 
         raise Unavailable("idle benchmark agent")

@@ -7,10 +7,10 @@ drains). A replica with no tunnel of the tenant sends the call to that subject i
 
 Wire format (no new protobuf messages; the tunnel's own ones are reused):
 
-* request payload: an encoded ``AgentRequest`` — the RPC (the ``call`` oneof field), the shop's encoded request,
+* request payload: an encoded ``AgentRequest`` — the RPC (its method path), the shop's encoded request,
   the remaining deadline (``deadline_ms``), the request id and the shop name; its reply subject is
   ``<inbox>.<token>`` under one inbox per replica, so answers find their waiting call by token;
-* reply payload: an encoded ``RelayResponse`` — status code, message and the encoded result, exactly as the agent
+* reply payload: an encoded ``AgentResponse`` — status code, message and the encoded result, exactly as the agent
   answered it. A reply with the header ``Oc-No-Path`` means the serving replica had no usable tunnel after all
   (it lost it a moment ago); the caller then tries once more.
 * while it works on a call, the serving replica sends an empty ``Oc-Alive`` heartbeat every second, so a caller
@@ -55,7 +55,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from onlineconnect import wire
-from onlineconnect.calls import Call, call_of
+from onlineconnect.calls import BY_PATH, Call
 from onlineconnect.config import mask_url
 from onlineconnect.errors import DeadlineExceeded, OnlineConnectError, Unavailable
 from onlineconnect.v1 import tunnel_pb2
@@ -84,12 +84,12 @@ class LocalForwarder(Protocol):
 
     async def local_unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> tunnel_pb2.RelayResponse:
+    ) -> tunnel_pb2.AgentResponse:
         """Forwards a unary call over a local tunnel; raises Unavailable if there is none."""
 
     def local_stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
+    ) -> AsyncIterator[tunnel_pb2.AgentResponse]:
         """Forwards a streaming call over a local tunnel; raises Unavailable if there is none."""
 
 
@@ -377,7 +377,7 @@ class ClusterLink:
         queue: asyncio.Queue[Msg | BaseException] = asyncio.Queue()
         self._waiting[token] = queue
         header = tunnel_pb2.AgentRequest(request_id=request_id, deadline_ms=max(1, int(left * 1000)), shop=shop)
-        payload = header.SerializeToString() + wire.call_field(call.request_field, request)
+        payload = wire.call_request(header.SerializeToString(), call.method_field, request)
         self.state.routed_out += 1
         try:
             await nc.publish(self.subject(tenant), payload, reply=f"{self._inbox}.{token}")
@@ -447,7 +447,7 @@ class ClusterLink:
 
     async def unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> tunnel_pb2.RelayResponse:
+    ) -> tunnel_pb2.AgentResponse:
         """Sends a unary call to a replica holding a tunnel of ``tenant`` and returns its answer.
 
         Tried once more (within the deadline) when the serving replica lost its tunnel before it could forward
@@ -466,7 +466,7 @@ class ClusterLink:
 
     async def _unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> tunnel_pb2.RelayResponse:
+    ) -> tunnel_pb2.AgentResponse:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         attempt = 0
@@ -484,11 +484,11 @@ class ClusterLink:
                 self._waiting.pop(token, None)
             if NO_PATH_HEADER in (msg.headers or {}) and may_retry(attempt, left=end - loop.time()):
                 continue  # that replica just lost its tunnel: NATS may know another one
-            return tunnel_pb2.RelayResponse.FromString(msg.data)
+            return tunnel_pb2.AgentResponse.FromString(msg.data)
 
     async def stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
+    ) -> AsyncIterator[tunnel_pb2.AgentResponse]:
         """Sends a streaming call to a replica holding a tunnel of ``tenant`` and yields the answer's parts.
 
         Each part but the last arrives as a request; answering it (after the shop took the part) lets the
@@ -508,7 +508,7 @@ class ClusterLink:
                 token, queue, nc = await self._send(call, tenant, request, end - loop.time(), request_id, shop)
                 msg = await self._next(queue, end, tenant)
             while True:
-                part = tunnel_pb2.RelayResponse.FromString(msg.data)
+                part = tunnel_pb2.AgentResponse.FromString(msg.data)
                 yield part
                 if part.final or part.code != 0:
                     return
@@ -560,13 +560,12 @@ class ClusterLink:
         self._serving[reply] = self._serving.get(reply, 0) + 1
         try:
             req = tunnel_pb2.AgentRequest.FromString(msg.data)
-            found = call_of(req)
-            if found is None:
+            call = BY_PATH.get(req.method)
+            if call is None:
                 raise Unavailable("this gateway replica does not support the requested call; update it")
-            call, inner = found
             if tenant not in self._wanted:  # our last tunnel of it went a moment ago: the caller asks elsewhere
                 raise Unavailable(f"this gateway replica no longer holds a tunnel of tenant {tenant!r}")
-            encoded = inner.SerializeToString()
+            encoded = req.request
             deadline = req.deadline_ms / 1000
             opts: dict[str, Any] = {"deadline": deadline, "request_id": req.request_id, "shop": req.shop}
             self.state.routed_in += 1
@@ -585,7 +584,7 @@ class ClusterLink:
             if left > 0:
                 self._serving[reply] = left
 
-    async def _serve_stream(self, reply: str, parts: AsyncIterator[tunnel_pb2.RelayResponse], deadline: float) -> None:
+    async def _serve_stream(self, reply: str, parts: AsyncIterator[tunnel_pb2.AgentResponse], deadline: float) -> None:
         assert self.nc is not None
         nc = self.nc
         loop = asyncio.get_running_loop()
@@ -630,4 +629,4 @@ class NoReplica(Unavailable):
 
 
 def _error(exc: OnlineConnectError) -> bytes:
-    return tunnel_pb2.RelayResponse(code=exc.code.value[0], message=exc.message, final=True).SerializeToString()
+    return tunnel_pb2.AgentResponse(code=exc.code.value[0], message=exc.message, final=True).SerializeToString()

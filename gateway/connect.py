@@ -288,7 +288,8 @@ class TunnelEndpoint:
         if hello.protocol_version != PROTOCOL_VERSION:
             raise _Refused(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"tunnel protocol {hello.protocol_version} not supported; this gateway speaks {PROTOCOL_VERSION}",
+                f"tunnel protocol {hello.protocol_version} not supported; this gateway speaks {PROTOCOL_VERSION}: "
+                "run agent and gateway of the same release",
                 **who,
             )
         if len(hello.agent_nonce) != NONCE_BYTES:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # the cluster link needs nats-py, an optional extra: import i
 
 log = structlog.get_logger("onlineconnect.gateway.relay")
 
-RelayResponse = tunnel_pb2.RelayResponse
+AgentResponse = tunnel_pb2.AgentResponse  # an agent's answer: status, and the result as the agent encoded it
 
 MAX_SHOP_REQUEST_BYTES = 16 * 1024  # the largest legitimate request (100 SKUs) is far below this
 
@@ -252,8 +252,8 @@ class Relay:
         deadline: float,
         request_id: str,
         shop: str,
-        elsewhere: Callable[[float], Awaitable[RelayResponse]] | None = None,
-    ) -> RelayResponse:
+        elsewhere: Callable[[float], Awaitable[AgentResponse]] | None = None,
+    ) -> AgentResponse:
         """Forwards a unary call over one of this replica's tunnels of ``tenant`` (fewest in flight).
 
         When that agent disappears with the call in flight (or answers UNAVAILABLE), the call is retried once on
@@ -272,7 +272,7 @@ class Relay:
         tunnel = await self.registry.wait_pick(tenant, deadline)
         if tunnel is None:
             raise Unavailable(f"no agent connected for this shop's tenant ({tenant}); the ERP is offline")
-        answer: RelayResponse | None = None
+        answer: AgentResponse | None = None
         try:
             with self.admission.slot(tenant, shop):
                 answer = await tunnel.unary(call, request, deadline=deadline, request_id=request_id, shop=shop)
@@ -296,7 +296,7 @@ class Relay:
 
     async def local_stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> AsyncIterator[RelayResponse]:
+    ) -> AsyncIterator[AgentResponse]:
         """Forwards a streaming call over one of this replica's tunnels; retried once on another agent if the
         first one disappears before the first part arrived (after that, a retry would repeat parts).
 
@@ -333,7 +333,7 @@ class Relay:
 
     async def forward_unary(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> RelayResponse:
+    ) -> AgentResponse:
         """A shop's unary call: over this replica's tunnels, or through the cluster link to a replica that has one."""
         self._check_accepting()
         opts: dict[str, Any] = {"request_id": request_id, "shop": shop}
@@ -343,7 +343,7 @@ class Relay:
         if not self.has_local(tenant):
             return await cluster.unary(call, tenant, request, deadline=deadline, **opts)
 
-        async def elsewhere(left: float) -> RelayResponse:
+        async def elsewhere(left: float) -> AgentResponse:
             assert cluster is not None
             return await cluster.unary(call, tenant, request, deadline=left, **opts)
 
@@ -351,7 +351,7 @@ class Relay:
 
     async def forward_stream(
         self, call: Call, tenant: str, request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> AsyncIterator[RelayResponse]:
+    ) -> AsyncIterator[AgentResponse]:
         """A shop's streaming call: over this replica's tunnels, or through the cluster link."""
         self._check_accepting()
         opts: dict[str, Any] = {"deadline": deadline, "request_id": request_id, "shop": shop}
@@ -414,8 +414,7 @@ class Relay:
             )
             if resp.code != 0:
                 raise AgentError(status_from_int(resp.code), resp.message)
-            out: bytes = getattr(resp, sc.call.response_field)
-            return out
+            return resp.result
 
         if sc.call.cacheable and self.cache.policy(sc.tenant).enabled:
             return await self._forward_cached(sc.call, sc.payload, sc.tenant, forward)
@@ -432,7 +431,6 @@ class Relay:
             OnlineConnectError: before the first message or between messages.
         """
         self._admit(sc)
-        field_name = sc.call.response_field
         parts = self.forward_stream(
             sc.call, sc.tenant, sc.payload, deadline=max(0.001, sc.left()), request_id=sc.request_id, shop=sc.shop_name
         )
@@ -440,7 +438,7 @@ class Relay:
             async for part in parts:
                 if part.code != 0:
                     raise AgentError(status_from_int(part.code), part.message)
-                chunk: bytes = getattr(part, field_name)
+                chunk = part.result
                 if chunk:
                     yield chunk
         finally:

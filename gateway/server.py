@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from onlineconnect._codegen import DESCRIPTOR_SET
-from onlineconnect.calls import CALLS, ORDER_SERVICE, STOCK_SERVICE
+from onlineconnect.calls import CALLS
 from onlineconnect.envelope import MAX_FRAME_BYTES
 
 from .auth import Authenticator
@@ -252,8 +252,7 @@ class GatewayServer:
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
             DocumentedReflection(
                 [
-                    ORDER_SERVICE,
-                    STOCK_SERVICE,
+                    *dict.fromkeys(call.service for call in CALLS),  # the shop services, in the table's order
                     health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                     reflection.SERVICE_NAME,
                 ]

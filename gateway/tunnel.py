@@ -1,9 +1,10 @@
 """The gateway's end of one agent tunnel: forwards calls, matches answers by call id, fails them when it drops.
 
 An :class:`AgentTunnel` exists from the moment an agent proved it holds the tenant key until its stream ends.
-Calls are forwarded as encoded ``TunnelMessage`` bytes (the shop's request is spliced in as it arrived, never
-re-encoded) and their answers are matched by call id. When the stream ends for any reason, every call still
-waiting fails at once with ``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
+Calls are forwarded as encoded ``TunnelMessage`` bytes naming the RPC by its method path (the shop's request is
+spliced in as it arrived, never re-encoded) and their answers are matched by call id; an answer's result stays
+encoded bytes (``AgentResponse.result``) until the shop receives it. When the stream ends for any reason, every
+call still waiting fails at once with ``UNAVAILABLE`` — never a hang until the deadline, never ``CANCELLED``.
 
 The agent is held to what it was granted (as in grpctunnel's ``flow_control.go``): a streaming call may have at
 most :data:`STREAM_WINDOW` parts outstanding beyond the credits the gateway returned, each at most
@@ -43,8 +44,8 @@ def _noop() -> None:
 @dataclass
 class _Pending:
     call: Call
-    future: asyncio.Future[tunnel_pb2.RelayResponse] | None = None
-    queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] | None = None
+    future: asyncio.Future[tunnel_pb2.AgentResponse] | None = None
+    queue: asyncio.Queue[tunnel_pb2.AgentResponse | BaseException] | None = None
     granted: int = 0  # parts of a stream the agent may have sent so far (window plus credits returned)
     received: int = 0
     on_done: Callable[[], None] = field(default=_noop)  # the agent has nothing more to send for this call
@@ -83,7 +84,7 @@ class AgentTunnel:
             shop=shop,
             initial_window=STREAM_WINDOW if call.streaming else 0,
         ).SerializeToString()
-        self.link.send(wire.request_message(call_id, header, call.request_field, encoded_request))
+        self.link.send(wire.request_message(call_id, header, call.method_field, encoded_request))
         return call_id
 
     def _cancel(self, call_id: int) -> None:
@@ -95,7 +96,7 @@ class AgentTunnel:
 
     async def unary(
         self, call: Call, encoded_request: bytes, *, deadline: float, request_id: str, shop: str
-    ) -> tunnel_pb2.RelayResponse:
+    ) -> tunnel_pb2.AgentResponse:
         """Forwards a unary call and waits for its answer.
 
         Args:
@@ -110,7 +111,7 @@ class AgentTunnel:
             DeadlineExceeded: no answer within ``deadline``; the agent was told to stop.
         """
         call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
-        fut: asyncio.Future[tunnel_pb2.RelayResponse] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[tunnel_pb2.AgentResponse] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = _Pending(call=call, future=fut)
         try:
             async with asyncio.timeout(deadline):
@@ -130,7 +131,7 @@ class AgentTunnel:
         request_id: str,
         shop: str,
         on_done: Callable[[], None] = _noop,
-    ) -> AsyncIterator[tunnel_pb2.RelayResponse]:
+    ) -> AsyncIterator[tunnel_pb2.AgentResponse]:
         """Forwards a streaming call and yields its answer messages with flow control.
 
         The agent may run STREAM_WINDOW messages ahead; each message the shop took returns one credit (sent in
@@ -141,7 +142,7 @@ class AgentTunnel:
                 cancelled, tunnel closed), possibly before the caller has taken every part.
         """
         call_id = self._start(call, encoded_request, deadline=deadline, request_id=request_id, shop=shop)
-        queue: asyncio.Queue[tunnel_pb2.RelayResponse | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[tunnel_pb2.AgentResponse | BaseException] = asyncio.Queue()
         pending = _Pending(call=call, queue=queue, granted=STREAM_WINDOW, on_done=on_done)
         self._pending[call_id] = pending
         loop = asyncio.get_running_loop()
@@ -186,7 +187,7 @@ class AgentTunnel:
             EnvelopeError: the agent answered a call id the gateway never issued, sent a part beyond the window it
                 was granted, or an answer larger than allowed (a rogue or broken agent).
         """
-        for msg in tunnel_pb2.RelayBundle.FromString(plaintext).messages:
+        for msg in tunnel_pb2.TunnelBundle.FromString(plaintext).messages:
             if not msg.HasField("response"):
                 continue
             call_id = msg.call_id

@@ -39,7 +39,7 @@ MAX_BYTES_PER_KEY = 8 * 1024 * 1024
 MAX_FRAME_BYTES = 64 * 1024
 # A bundle spans several frames only when it holds one large answer; gRPC clients refuse messages over 4 MiB.
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024 + MAX_FRAME_BYTES
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: calls named by method path (AgentRequest.method); 1: per-RPC oneof fields
 
 AGENT_TO_GATEWAY = b"a2g"
 GATEWAY_TO_AGENT = b"g2a"

@@ -2,15 +2,16 @@
 
 The gateway forwards a shop's request in the bytes it arrived in and hands the agent's answer back in the bytes
 the agent sent, never re-encoding either: a length-delimited protobuf field holding a message is encoded exactly
-like a ``bytes`` field, so encoded messages can be spliced into (and cut out of) ``AgentRequest`` /
-``TunnelMessage`` / ``TunnelBundle`` by prefixing a tag and a length. These helpers do that. (The gateway does
-decode a request once, for admission and the stock cache's key, and decodes the stock answers it caches; what it
-forwards are still the original bytes.)
+like a ``bytes`` field, so encoded messages can be spliced into ``AgentRequest`` / ``AgentResponse`` /
+``TunnelMessage`` / ``TunnelBundle`` by prefixing a tag and a length. These helpers do that; the field numbers come
+from the generated descriptors, never typed here. (The gateway does decode a request once, for admission and the
+stock cache's key, and decodes the stock answers it caches; what it forwards are still the original bytes.)
 """
 
 from __future__ import annotations
 
-from .calls import CALLS
+from google.protobuf.message import Message
+
 from .v1 import tunnel_pb2
 
 
@@ -34,40 +35,47 @@ def field_varint(number: int, value: int) -> bytes:
     return varint(number << 3) + varint(value)
 
 
-_REQUEST_FIELD_NUMBER = {
-    c.request_field: tunnel_pb2.AgentRequest.DESCRIPTOR.fields_by_name[c.request_field].number for c in CALLS
-}
-_RESPONSE_FIELD_NUMBER = {
-    c.response_field: tunnel_pb2.AgentResponse.DESCRIPTOR.fields_by_name[c.response_field].number for c in CALLS
-}
-_MSG_REQUEST = tunnel_pb2.TunnelMessage.DESCRIPTOR.fields_by_name["request"].number
-_MSG_RESPONSE = tunnel_pb2.TunnelMessage.DESCRIPTOR.fields_by_name["response"].number
-_BUNDLE_MESSAGES = tunnel_pb2.TunnelBundle.DESCRIPTOR.fields_by_name["messages"].number
+def _number(message: type[Message], name: str) -> int:
+    number: int = message.DESCRIPTOR.fields_by_name[name].number
+    return number
 
 
-def call_field(request_field: str, encoded_request: bytes) -> bytes:
-    """The ``AgentRequest.call`` oneof field ``request_field`` (e.g. ``get_order``) holding the shop's encoded
-    request: appended to an encoded ``AgentRequest`` without it, it sets the call."""
-    return field_bytes(_REQUEST_FIELD_NUMBER[request_field], encoded_request)
+_METHOD = _number(tunnel_pb2.AgentRequest, "method")
+_REQUEST = _number(tunnel_pb2.AgentRequest, "request")
+_RESULT = _number(tunnel_pb2.AgentResponse, "result")
+_MSG_CALL_ID = _number(tunnel_pb2.TunnelMessage, "call_id")
+_MSG_REQUEST = _number(tunnel_pb2.TunnelMessage, "request")
+_MSG_RESPONSE = _number(tunnel_pb2.TunnelMessage, "response")
+_BUNDLE_MESSAGES = _number(tunnel_pb2.TunnelBundle, "messages")
 
 
-def request_message(call_id: int, header: bytes, request_field: str, encoded_request: bytes) -> bytes:
-    """Builds an encoded TunnelMessage carrying an AgentRequest.
+def method_field(path: str) -> bytes:
+    """The ``AgentRequest.method`` field naming the RPC ``path`` (``/onlineconnect.v1.OrderService/GetOrder``);
+    encoded once per RPC when the calls table is built."""
+    return field_bytes(_METHOD, path.encode())
+
+
+def call_request(header: bytes, method: bytes, encoded_request: bytes) -> bytes:
+    """An encoded ``AgentRequest``.
 
     Args:
-        call_id: The gateway's call id.
         header: Encoded AgentRequest holding only the scalar fields (request id, deadline, shop, window).
-        request_field: The ``AgentRequest.call`` oneof field, e.g. ``get_order``.
+        method: The RPC's :func:`method_field`.
         encoded_request: The shop's request exactly as it arrived.
     """
-    agent_request = header + call_field(request_field, encoded_request)
-    return field_varint(1, call_id) + field_bytes(_MSG_REQUEST, agent_request)
+    return header + method + field_bytes(_REQUEST, encoded_request)
 
 
-def response_message(call_id: int, header: bytes, response_field: str, encoded_result: bytes) -> bytes:
+def request_message(call_id: int, header: bytes, method: bytes, encoded_request: bytes) -> bytes:
+    """Builds an encoded TunnelMessage carrying an AgentRequest (arguments as :func:`call_request`)."""
+    agent_request = call_request(header, method, encoded_request)
+    return field_varint(_MSG_CALL_ID, call_id) + field_bytes(_MSG_REQUEST, agent_request)
+
+
+def response_message(call_id: int, header: bytes, encoded_result: bytes) -> bytes:
     """Builds an encoded TunnelMessage carrying an AgentResponse whose result is already encoded."""
-    agent_response = header + field_bytes(_RESPONSE_FIELD_NUMBER[response_field], encoded_result)
-    return field_varint(1, call_id) + field_bytes(_MSG_RESPONSE, agent_response)
+    agent_response = header + field_bytes(_RESULT, encoded_result)
+    return field_varint(_MSG_CALL_ID, call_id) + field_bytes(_MSG_RESPONSE, agent_response)
 
 
 def bundle(messages: list[bytes]) -> bytes:

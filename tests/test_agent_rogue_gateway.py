@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import TunnelSession
+from onlineconnect.calls import CALLS
 from onlineconnect.envelope import NONCE_BYTES, PROTOCOL_VERSION, Opener, Sealer, SessionSecret, session_pair
 from onlineconnect.testing.fakes import FakeHandlers
 from onlineconnect.v1 import orders_pb2, tunnel_pb2, tunnel_pb2_grpc
@@ -36,13 +38,13 @@ def bundle(*messages: tunnel_pb2.TunnelMessage) -> bytes:
     return tunnel_pb2.TunnelBundle(messages=list(messages)).SerializeToString()
 
 
-def request(call_id: int) -> bytes:
-    """A GetOrder request for the one order the fake handlers know, as a bundle plaintext."""
+GET_ORDER = orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005").SerializeToString()
+
+
+def request(call_id: int, method: str = "/onlineconnect.v1.OrderService/GetOrder", payload: bytes = GET_ORDER) -> bytes:
+    """A request as a bundle plaintext: by default GetOrder for the one order the fake handlers know."""
     req = tunnel_pb2.AgentRequest(
-        request_id=f"rogue-{call_id}",
-        deadline_ms=5000,
-        shop="shop",
-        get_order=orders_pb2.GetOrderRequest(customer_number="4711", order_number="091782005"),
+        request_id=f"rogue-{call_id}", deadline_ms=5000, shop="shop", method=method, request=payload
     )
     return bundle(tunnel_pb2.TunnelMessage(call_id=call_id, request=req))
 
@@ -236,3 +238,60 @@ async def test_frame_that_fails_to_open_ends_the_session_and_the_agent_reconnect
         # The new session serves normally.
         await again.send(again.sealer.seal(request(7)))
         assert (await answered(again, 7)).code == 0
+
+
+async def test_unknown_method_or_malformed_request_is_answered_and_the_session_goes_on() -> None:
+    """A method the agent does not know (a newer gateway's RPC) is answered UNAVAILABLE "update it", a request that
+    does not decode as the method's input type INVALID_ARGUMENT; neither ends the session."""
+    async with rogue_harness() as h:
+        s = await h.session()
+        await s.send(s.sealer.seal(request(1, method="/onlineconnect.v1.OrderService/GetOrderV2")))
+        unknown = await answered(s, 1)
+        assert (unknown.code, unknown.final) == (grpc.StatusCode.UNAVAILABLE.value[0], True)
+        assert "does not support the requested call; update it" in unknown.message
+        assert not unknown.result
+        await s.send(s.sealer.seal(request(2, payload=b"\xff\xff\xff")))
+        malformed = await answered(s, 2)
+        assert malformed.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert malformed.message == "malformed GetOrderRequest"
+        await s.send(s.sealer.seal(request(3)))
+        ok = await answered(s, 3)
+        assert ok.code == 0 and orders_pb2.GetOrderResponse.FromString(ok.result).order.summary.order_number
+        assert not s.closed.is_set()
+
+
+async def test_random_methods_and_request_bytes_are_answered_with_a_clear_status() -> None:
+    """Fuzz of the agent's dispatch: 300 requests naming known, unknown and garbled methods with random bytes as
+    the request each get one final answer with a clear status (never INTERNAL), and the session serves on."""
+    rnd = random.Random(16)
+    known = [c.path for c in CALLS]
+    clear = {grpc.StatusCode[c].value[0] for c in ("OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAVAILABLE")}
+    async with rogue_harness() as h:
+        s = await h.session()
+        for call_id in range(1, 301):
+            method = rnd.choice(
+                [
+                    rnd.choice(known),
+                    rnd.choice(known) + "x",
+                    rnd.choice(known).lower(),
+                    "/" + "".join(rnd.choice("abc./\x00é") for _ in range(rnd.randrange(30))),
+                    "",
+                ]
+            )
+            payload = rnd.randbytes(rnd.randrange(0, 200))
+            await s.send(s.sealer.seal(request(call_id, method=method, payload=payload)))
+            answers = []
+            while not answers or not answers[-1].final:
+                answers.append(await answered_next(s, call_id, len(answers)))
+            assert answers[-1].code in clear, (method, payload, answers[-1])
+        await s.send(s.sealer.seal(request(301)))
+        assert (await answered(s, 301)).code == 0
+        assert not s.closed.is_set()
+
+
+async def answered_next(s: RogueSession, call_id: int, index: int) -> tunnel_pb2.AgentResponse:
+    """Waits for the agent's answer number ``index`` (from 0) to ``call_id`` on session ``s``."""
+    async with asyncio.timeout(5):
+        while len(s.responses.get(call_id, [])) <= index:
+            await s.next_message()
+    return s.responses[call_id][index]

@@ -190,7 +190,7 @@ async def rogue_stream(relay: RunningRelay, parts: int, part_size: int) -> tuple
     written = 0
     try:
         for _ in range(parts):
-            message = wire.response_message(call_id, more, PDF.response_field, chunk)
+            message = wire.response_message(call_id, more, chunk)
             for frame in sealer.seal_all(wire.bundle([message])):
                 await call.write(tunnel_pb2.ConnectRequest(sealed=frame))
             written += 1

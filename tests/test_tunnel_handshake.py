@@ -129,6 +129,24 @@ async def test_stream_ended_before_hello_is_one_line(relay: RunningRelay, logs: 
     assert len(tunnel_events(logs)) == 1
 
 
+async def test_agent_of_another_protocol_version_is_refused_naming_both(
+    relay: RunningRelay, logs: list[MutableMapping[str, Any]]
+) -> None:
+    """An agent speaking tunnel protocol 1 (calls in per-RPC oneof fields) is refused with FAILED_PRECONDITION
+    naming its version and the gateway's, never registered, logged once."""
+    stub = tunnel_pb2_grpc.TunnelServiceStub(relay.shop_channel())
+    call = stub.Connect(metadata=(("authorization", f"Bearer {AGENT_TOKEN}"),))
+    old = hello(relay, os.urandom(16))
+    old.hello.protocol_version = 1
+    await call.write(old)
+    code, details = await status_of(call)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert details.startswith(f"tunnel protocol 1 not supported; this gateway speaks {PROTOCOL_VERSION}")
+    assert PROTOCOL_VERSION == 2
+    assert [e["reason"] for e in tunnel_events(logs)] == [details]
+    assert relay.gateway.tunnels.handshaking == 0
+
+
 async def test_token_without_the_key_is_dropped_after_the_welcome(
     relay: RunningRelay, logs: list[MutableMapping[str, Any]]
 ) -> None:

@@ -57,9 +57,10 @@ class FakeHandlers:
             return stock_pb2.GetStoreStockResponse(article=stock_pb2.Article(sku=request.sku), stores=[store])
         raise NotFound("not in the fake")
 
-    async def invoice_pdf(
-        self, request: orders_pb2.GetInvoicePdfRequest, ctx: Any
-    ) -> AsyncIterator[orders_pb2.GetInvoicePdfResponse]:
+    async def stream(self, call: Call, request: Message, ctx: Any) -> AsyncIterator[Message]:
+        if call.method != "GetInvoicePdf":
+            raise NotFound("not in the fake")
+        assert isinstance(request, orders_pb2.GetInvoicePdfRequest)
         if request.document_id != "INV-1":
             raise NotFound("document not found")
         size = 60 * 1024

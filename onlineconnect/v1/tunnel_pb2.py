@@ -22,11 +22,9 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from onlineconnect.v1 import orders_pb2 as onlineconnect_dot_v1_dot_orders__pb2
-from onlineconnect.v1 import stock_pb2 as onlineconnect_dot_v1_dot_stock__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1donlineconnect/v1/tunnel.proto\x12\x10onlineconnect.v1\x1a\x1donlineconnect/v1/orders.proto\x1a\x1conlineconnect/v1/stock.proto\"y\n\x0e\x43onnectRequest\x12-\n\x05hello\x18\x01 \x01(\x0b\x32\x1c.onlineconnect.v1.AgentHelloH\x00\x12/\n\x06sealed\x18\x02 \x01(\x0b\x32\x1d.onlineconnect.v1.SealedFrameH\x00\x42\x07\n\x05\x66rame\"\x80\x01\n\x0f\x43onnectResponse\x12\x33\n\x07welcome\x18\x01 \x01(\x0b\x32 .onlineconnect.v1.GatewayWelcomeH\x00\x12/\n\x06sealed\x18\x02 \x01(\x0b\x32\x1d.onlineconnect.v1.SealedFrameH\x00\x42\x07\n\x05\x66rame\"\x84\x01\n\nAgentHello\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\r\x12\x13\n\x0b\x61gent_nonce\x18\x04 \x01(\x0c\x12\x18\n\x10protocol_version\x18\x05 \x01(\r\x12\x15\n\ragent_version\x18\x06 \x01(\t\"\x82\x01\n\x0eGatewayWelcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rgateway_nonce\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\r\x12\x17\n\x0fmax_frame_bytes\x18\x04 \x01(\r\x12\x1c\n\x14gateway_time_unix_ms\x18\x05 \x01(\x03\"h\n\x0bSealedFrame\x12\x0e\n\x06key_id\x18\x01 \x01(\r\x12\r\n\x05\x65poch\x18\x02 \x01(\r\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x12\n\nciphertext\x18\x04 \x01(\x0c\x12\x0b\n\x03tag\x18\x05 \x01(\x0c\x12\x0c\n\x04more\x18\x06 \x01(\x08\"A\n\x0cTunnelBundle\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.onlineconnect.v1.TunnelMessage\"\xd3\x02\n\rTunnelMessage\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x31\n\x07request\x18\x02 \x01(\x0b\x32\x1e.onlineconnect.v1.AgentRequestH\x00\x12\x33\n\x08response\x18\x03 \x01(\x0b\x32\x1f.onlineconnect.v1.AgentResponseH\x00\x12.\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x1c.onlineconnect.v1.CancelCallH\x00\x12.\n\x05ready\x18\x05 \x01(\x0b\x32\x1d.onlineconnect.v1.TunnelReadyH\x00\x12(\n\x05\x64rain\x18\x06 \x01(\x0b\x32\x17.onlineconnect.v1.DrainH\x00\x12\x37\n\rwindow_update\x18\x07 \x01(\x0b\x32\x1e.onlineconnect.v1.WindowUpdateH\x00\x42\x06\n\x04\x62ody\"\xbd\x04\n\x0c\x41gentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x02 \x01(\r\x12\x0c\n\x04shop\x18\x03 \x01(\t\x12\x16\n\x0einitial_window\x18\x04 \x01(\r\x12:\n\x0blist_orders\x18\n \x01(\x0b\x32#.onlineconnect.v1.ListOrdersRequestH\x00\x12\x36\n\tget_order\x18\x0b \x01(\x0b\x32!.onlineconnect.v1.GetOrderRequestH\x00\x12\x41\n\x0fget_invoice_pdf\x18\x0c \x01(\x0b\x32&.onlineconnect.v1.GetInvoicePdfRequestH\x00\x12\x45\n\x11get_reorder_items\x18\r \x01(\x0b\x32(.onlineconnect.v1.GetReorderItemsRequestH\x00\x12\x41\n\x0fget_store_stock\x18\x0e \x01(\x0b\x32&.onlineconnect.v1.GetStoreStockRequestH\x00\x12L\n\x15\x62\x61tch_get_store_stock\x18\x0f \x01(\x0b\x32+.onlineconnect.v1.BatchGetStoreStockRequestH\x00\x12G\n\x12lookup_guest_order\x18\x10 \x01(\x0b\x32).onlineconnect.v1.LookupGuestOrderRequestH\x00\x42\x06\n\x04\x63\x61ll\"\xa8\x04\n\rAgentResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66inal\x18\x03 \x01(\x08\x12;\n\x0blist_orders\x18\n \x01(\x0b\x32$.onlineconnect.v1.ListOrdersResponseH\x00\x12\x37\n\tget_order\x18\x0b \x01(\x0b\x32\".onlineconnect.v1.GetOrderResponseH\x00\x12\x44\n\x11invoice_pdf_chunk\x18\x0c \x01(\x0b\x32\'.onlineconnect.v1.GetInvoicePdfResponseH\x00\x12\x46\n\x11get_reorder_items\x18\r \x01(\x0b\x32).onlineconnect.v1.GetReorderItemsResponseH\x00\x12\x42\n\x0fget_store_stock\x18\x0e \x01(\x0b\x32\'.onlineconnect.v1.GetStoreStockResponseH\x00\x12M\n\x15\x62\x61tch_get_store_stock\x18\x0f \x01(\x0b\x32,.onlineconnect.v1.BatchGetStoreStockResponseH\x00\x12H\n\x12lookup_guest_order\x18\x10 \x01(\x0b\x32*.onlineconnect.v1.LookupGuestOrderResponseH\x00\x42\x08\n\x06result\"\x0c\n\nCancelCall\"\'\n\x0bTunnelReady\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\".\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x15\n\ravoid_seconds\x18\x02 \x01(\r\"\x1f\n\x0cWindowUpdate\x12\x0f\n\x07\x63redits\x18\x01 \x01(\r\"?\n\x0bRelayBundle\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.onlineconnect.v1.RelayMessage\"\x80\x01\n\x0cRelayMessage\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x31\n\x08response\x18\x03 \x01(\x0b\x32\x1f.onlineconnect.v1.RelayResponse\x12,\n\x05ready\x18\x05 \x01(\x0b\x32\x1d.onlineconnect.v1.TunnelReady\"\xef\x01\n\rRelayResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66inal\x18\x03 \x01(\x08\x12\x13\n\x0blist_orders\x18\n \x01(\x0c\x12\x11\n\tget_order\x18\x0b \x01(\x0c\x12\x19\n\x11invoice_pdf_chunk\x18\x0c \x01(\x0c\x12\x19\n\x11get_reorder_items\x18\r \x01(\x0c\x12\x17\n\x0fget_store_stock\x18\x0e \x01(\x0c\x12\x1d\n\x15\x62\x61tch_get_store_stock\x18\x0f \x01(\x0c\x12\x1a\n\x12lookup_guest_order\x18\x10 \x01(\x0c\x32\x63\n\rTunnelService\x12R\n\x07\x43onnect\x12 .onlineconnect.v1.ConnectRequest\x1a!.onlineconnect.v1.ConnectResponse(\x01\x30\x01\x42*\n\x13\x64\x65.onlineconnect.v1P\x01\xca\x02\x10OnlineConnect\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1donlineconnect/v1/tunnel.proto\x12\x10onlineconnect.v1\"y\n\x0e\x43onnectRequest\x12-\n\x05hello\x18\x01 \x01(\x0b\x32\x1c.onlineconnect.v1.AgentHelloH\x00\x12/\n\x06sealed\x18\x02 \x01(\x0b\x32\x1d.onlineconnect.v1.SealedFrameH\x00\x42\x07\n\x05\x66rame\"\x80\x01\n\x0f\x43onnectResponse\x12\x33\n\x07welcome\x18\x01 \x01(\x0b\x32 .onlineconnect.v1.GatewayWelcomeH\x00\x12/\n\x06sealed\x18\x02 \x01(\x0b\x32\x1d.onlineconnect.v1.SealedFrameH\x00\x42\x07\n\x05\x66rame\"\x84\x01\n\nAgentHello\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\r\x12\x13\n\x0b\x61gent_nonce\x18\x04 \x01(\x0c\x12\x18\n\x10protocol_version\x18\x05 \x01(\r\x12\x15\n\ragent_version\x18\x06 \x01(\t\"\x82\x01\n\x0eGatewayWelcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rgateway_nonce\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\r\x12\x17\n\x0fmax_frame_bytes\x18\x04 \x01(\r\x12\x1c\n\x14gateway_time_unix_ms\x18\x05 \x01(\x03\"h\n\x0bSealedFrame\x12\x0e\n\x06key_id\x18\x01 \x01(\r\x12\r\n\x05\x65poch\x18\x02 \x01(\r\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x12\n\nciphertext\x18\x04 \x01(\x0c\x12\x0b\n\x03tag\x18\x05 \x01(\x0c\x12\x0c\n\x04more\x18\x06 \x01(\x08\"A\n\x0cTunnelBundle\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.onlineconnect.v1.TunnelMessage\"\xd3\x02\n\rTunnelMessage\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x31\n\x07request\x18\x02 \x01(\x0b\x32\x1e.onlineconnect.v1.AgentRequestH\x00\x12\x33\n\x08response\x18\x03 \x01(\x0b\x32\x1f.onlineconnect.v1.AgentResponseH\x00\x12.\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x1c.onlineconnect.v1.CancelCallH\x00\x12.\n\x05ready\x18\x05 \x01(\x0b\x32\x1d.onlineconnect.v1.TunnelReadyH\x00\x12(\n\x05\x64rain\x18\x06 \x01(\x0b\x32\x17.onlineconnect.v1.DrainH\x00\x12\x37\n\rwindow_update\x18\x07 \x01(\x0b\x32\x1e.onlineconnect.v1.WindowUpdateH\x00\x42\x06\n\x04\x62ody\"\x84\x01\n\x0c\x41gentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x02 \x01(\r\x12\x0c\n\x04shop\x18\x03 \x01(\t\x12\x16\n\x0einitial_window\x18\x04 \x01(\r\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x0f\n\x07request\x18\x06 \x01(\x0cJ\x04\x08\n\x10\x11\"S\n\rAgentResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66inal\x18\x03 \x01(\x08\x12\x0e\n\x06result\x18\x04 \x01(\x0cJ\x04\x08\n\x10\x11\"\x0c\n\nCancelCall\"\'\n\x0bTunnelReady\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\".\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x15\n\ravoid_seconds\x18\x02 \x01(\r\"\x1f\n\x0cWindowUpdate\x12\x0f\n\x07\x63redits\x18\x01 \x01(\r2c\n\rTunnelService\x12R\n\x07\x43onnect\x12 .onlineconnect.v1.ConnectRequest\x1a!.onlineconnect.v1.ConnectResponse(\x01\x30\x01\x42*\n\x13\x64\x65.onlineconnect.v1P\x01\xca\x02\x10OnlineConnect\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,38 +32,32 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onlineconnect.v1.tunnel_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\023de.onlineconnect.v1P\001\312\002\020OnlineConnect\\V1'
-  _globals['_CONNECTREQUEST']._serialized_start=112
-  _globals['_CONNECTREQUEST']._serialized_end=233
-  _globals['_CONNECTRESPONSE']._serialized_start=236
-  _globals['_CONNECTRESPONSE']._serialized_end=364
-  _globals['_AGENTHELLO']._serialized_start=367
-  _globals['_AGENTHELLO']._serialized_end=499
-  _globals['_GATEWAYWELCOME']._serialized_start=502
-  _globals['_GATEWAYWELCOME']._serialized_end=632
-  _globals['_SEALEDFRAME']._serialized_start=634
-  _globals['_SEALEDFRAME']._serialized_end=738
-  _globals['_TUNNELBUNDLE']._serialized_start=740
-  _globals['_TUNNELBUNDLE']._serialized_end=805
-  _globals['_TUNNELMESSAGE']._serialized_start=808
-  _globals['_TUNNELMESSAGE']._serialized_end=1147
-  _globals['_AGENTREQUEST']._serialized_start=1150
-  _globals['_AGENTREQUEST']._serialized_end=1723
-  _globals['_AGENTRESPONSE']._serialized_start=1726
-  _globals['_AGENTRESPONSE']._serialized_end=2278
-  _globals['_CANCELCALL']._serialized_start=2280
-  _globals['_CANCELCALL']._serialized_end=2292
-  _globals['_TUNNELREADY']._serialized_start=2294
-  _globals['_TUNNELREADY']._serialized_end=2333
-  _globals['_DRAIN']._serialized_start=2335
-  _globals['_DRAIN']._serialized_end=2381
-  _globals['_WINDOWUPDATE']._serialized_start=2383
-  _globals['_WINDOWUPDATE']._serialized_end=2414
-  _globals['_RELAYBUNDLE']._serialized_start=2416
-  _globals['_RELAYBUNDLE']._serialized_end=2479
-  _globals['_RELAYMESSAGE']._serialized_start=2482
-  _globals['_RELAYMESSAGE']._serialized_end=2610
-  _globals['_RELAYRESPONSE']._serialized_start=2613
-  _globals['_RELAYRESPONSE']._serialized_end=2852
-  _globals['_TUNNELSERVICE']._serialized_start=2854
-  _globals['_TUNNELSERVICE']._serialized_end=2953
+  _globals['_CONNECTREQUEST']._serialized_start=51
+  _globals['_CONNECTREQUEST']._serialized_end=172
+  _globals['_CONNECTRESPONSE']._serialized_start=175
+  _globals['_CONNECTRESPONSE']._serialized_end=303
+  _globals['_AGENTHELLO']._serialized_start=306
+  _globals['_AGENTHELLO']._serialized_end=438
+  _globals['_GATEWAYWELCOME']._serialized_start=441
+  _globals['_GATEWAYWELCOME']._serialized_end=571
+  _globals['_SEALEDFRAME']._serialized_start=573
+  _globals['_SEALEDFRAME']._serialized_end=677
+  _globals['_TUNNELBUNDLE']._serialized_start=679
+  _globals['_TUNNELBUNDLE']._serialized_end=744
+  _globals['_TUNNELMESSAGE']._serialized_start=747
+  _globals['_TUNNELMESSAGE']._serialized_end=1086
+  _globals['_AGENTREQUEST']._serialized_start=1089
+  _globals['_AGENTREQUEST']._serialized_end=1221
+  _globals['_AGENTRESPONSE']._serialized_start=1223
+  _globals['_AGENTRESPONSE']._serialized_end=1306
+  _globals['_CANCELCALL']._serialized_start=1308
+  _globals['_CANCELCALL']._serialized_end=1320
+  _globals['_TUNNELREADY']._serialized_start=1322
+  _globals['_TUNNELREADY']._serialized_end=1361
+  _globals['_DRAIN']._serialized_start=1363
+  _globals['_DRAIN']._serialized_end=1409
+  _globals['_WINDOWUPDATE']._serialized_start=1411
+  _globals['_WINDOWUPDATE']._serialized_end=1442
+  _globals['_TUNNELSERVICE']._serialized_start=1444
+  _globals['_TUNNELSERVICE']._serialized_end=1543
 # @@protoc_insertion_point(module_scope)

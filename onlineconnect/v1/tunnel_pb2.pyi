@@ -1,5 +1,3 @@
-from onlineconnect.v1 import orders_pb2 as _orders_pb2
-from onlineconnect.v1 import stock_pb2 as _stock_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -95,54 +93,32 @@ class TunnelMessage(_message.Message):
     def __init__(self, call_id: _Optional[int] = ..., request: _Optional[_Union[AgentRequest, _Mapping]] = ..., response: _Optional[_Union[AgentResponse, _Mapping]] = ..., cancel: _Optional[_Union[CancelCall, _Mapping]] = ..., ready: _Optional[_Union[TunnelReady, _Mapping]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., window_update: _Optional[_Union[WindowUpdate, _Mapping]] = ...) -> None: ...
 
 class AgentRequest(_message.Message):
-    __slots__ = ("request_id", "deadline_ms", "shop", "initial_window", "list_orders", "get_order", "get_invoice_pdf", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
+    __slots__ = ("request_id", "deadline_ms", "shop", "initial_window", "method", "request")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     SHOP_FIELD_NUMBER: _ClassVar[int]
     INITIAL_WINDOW_FIELD_NUMBER: _ClassVar[int]
-    LIST_ORDERS_FIELD_NUMBER: _ClassVar[int]
-    GET_ORDER_FIELD_NUMBER: _ClassVar[int]
-    GET_INVOICE_PDF_FIELD_NUMBER: _ClassVar[int]
-    GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
-    GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     deadline_ms: int
     shop: str
     initial_window: int
-    list_orders: _orders_pb2.ListOrdersRequest
-    get_order: _orders_pb2.GetOrderRequest
-    get_invoice_pdf: _orders_pb2.GetInvoicePdfRequest
-    get_reorder_items: _orders_pb2.GetReorderItemsRequest
-    get_store_stock: _stock_pb2.GetStoreStockRequest
-    batch_get_store_stock: _stock_pb2.BatchGetStoreStockRequest
-    lookup_guest_order: _orders_pb2.LookupGuestOrderRequest
-    def __init__(self, request_id: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., shop: _Optional[str] = ..., initial_window: _Optional[int] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersRequest, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderRequest, _Mapping]] = ..., get_invoice_pdf: _Optional[_Union[_orders_pb2.GetInvoicePdfRequest, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsRequest, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockRequest, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockRequest, _Mapping]] = ..., lookup_guest_order: _Optional[_Union[_orders_pb2.LookupGuestOrderRequest, _Mapping]] = ...) -> None: ...
+    method: str
+    request: bytes
+    def __init__(self, request_id: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., shop: _Optional[str] = ..., initial_window: _Optional[int] = ..., method: _Optional[str] = ..., request: _Optional[bytes] = ...) -> None: ...
 
 class AgentResponse(_message.Message):
-    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
+    __slots__ = ("code", "message", "final", "result")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
-    LIST_ORDERS_FIELD_NUMBER: _ClassVar[int]
-    GET_ORDER_FIELD_NUMBER: _ClassVar[int]
-    INVOICE_PDF_CHUNK_FIELD_NUMBER: _ClassVar[int]
-    GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
-    GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
     final: bool
-    list_orders: _orders_pb2.ListOrdersResponse
-    get_order: _orders_pb2.GetOrderResponse
-    invoice_pdf_chunk: _orders_pb2.GetInvoicePdfResponse
-    get_reorder_items: _orders_pb2.GetReorderItemsResponse
-    get_store_stock: _stock_pb2.GetStoreStockResponse
-    batch_get_store_stock: _stock_pb2.BatchGetStoreStockResponse
-    lookup_guest_order: _orders_pb2.LookupGuestOrderResponse
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[_Union[_orders_pb2.ListOrdersResponse, _Mapping]] = ..., get_order: _Optional[_Union[_orders_pb2.GetOrderResponse, _Mapping]] = ..., invoice_pdf_chunk: _Optional[_Union[_orders_pb2.GetInvoicePdfResponse, _Mapping]] = ..., get_reorder_items: _Optional[_Union[_orders_pb2.GetReorderItemsResponse, _Mapping]] = ..., get_store_stock: _Optional[_Union[_stock_pb2.GetStoreStockResponse, _Mapping]] = ..., batch_get_store_stock: _Optional[_Union[_stock_pb2.BatchGetStoreStockResponse, _Mapping]] = ..., lookup_guest_order: _Optional[_Union[_orders_pb2.LookupGuestOrderResponse, _Mapping]] = ...) -> None: ...
+    result: bytes
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., result: _Optional[bytes] = ...) -> None: ...
 
 class CancelCall(_message.Message):
     __slots__ = ()
@@ -167,43 +143,3 @@ class WindowUpdate(_message.Message):
     CREDITS_FIELD_NUMBER: _ClassVar[int]
     credits: int
     def __init__(self, credits: _Optional[int] = ...) -> None: ...
-
-class RelayBundle(_message.Message):
-    __slots__ = ("messages",)
-    MESSAGES_FIELD_NUMBER: _ClassVar[int]
-    messages: _containers.RepeatedCompositeFieldContainer[RelayMessage]
-    def __init__(self, messages: _Optional[_Iterable[_Union[RelayMessage, _Mapping]]] = ...) -> None: ...
-
-class RelayMessage(_message.Message):
-    __slots__ = ("call_id", "response", "ready")
-    CALL_ID_FIELD_NUMBER: _ClassVar[int]
-    RESPONSE_FIELD_NUMBER: _ClassVar[int]
-    READY_FIELD_NUMBER: _ClassVar[int]
-    call_id: int
-    response: RelayResponse
-    ready: TunnelReady
-    def __init__(self, call_id: _Optional[int] = ..., response: _Optional[_Union[RelayResponse, _Mapping]] = ..., ready: _Optional[_Union[TunnelReady, _Mapping]] = ...) -> None: ...
-
-class RelayResponse(_message.Message):
-    __slots__ = ("code", "message", "final", "list_orders", "get_order", "invoice_pdf_chunk", "get_reorder_items", "get_store_stock", "batch_get_store_stock", "lookup_guest_order")
-    CODE_FIELD_NUMBER: _ClassVar[int]
-    MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    FINAL_FIELD_NUMBER: _ClassVar[int]
-    LIST_ORDERS_FIELD_NUMBER: _ClassVar[int]
-    GET_ORDER_FIELD_NUMBER: _ClassVar[int]
-    INVOICE_PDF_CHUNK_FIELD_NUMBER: _ClassVar[int]
-    GET_REORDER_ITEMS_FIELD_NUMBER: _ClassVar[int]
-    GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    BATCH_GET_STORE_STOCK_FIELD_NUMBER: _ClassVar[int]
-    LOOKUP_GUEST_ORDER_FIELD_NUMBER: _ClassVar[int]
-    code: int
-    message: str
-    final: bool
-    list_orders: bytes
-    get_order: bytes
-    invoice_pdf_chunk: bytes
-    get_reorder_items: bytes
-    get_store_stock: bytes
-    batch_get_store_stock: bytes
-    lookup_guest_order: bytes
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., final: _Optional[bool] = ..., list_orders: _Optional[bytes] = ..., get_order: _Optional[bytes] = ..., invoice_pdf_chunk: _Optional[bytes] = ..., get_reorder_items: _Optional[bytes] = ..., get_store_stock: _Optional[bytes] = ..., batch_get_store_stock: _Optional[bytes] = ..., lookup_guest_order: _Optional[bytes] = ...) -> None: ...

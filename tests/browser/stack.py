@@ -42,8 +42,8 @@ class SlowHandlers:
             await asyncio.sleep(self.delay)
         return await self.inner.unary(call, request, ctx)
 
-    def invoice_pdf(self, request: Any, ctx: Any) -> Any:
-        return self.inner.invoice_pdf(request, ctx)
+    def stream(self, call: Any, request: Any, ctx: Any) -> Any:
+        return self.inner.stream(call, request, ctx)
 
     def close(self) -> None:
         self.inner.close()
