@@ -163,7 +163,10 @@ def proxy_for_gateway(config: AgentConfig, gateway: str) -> Proxy | None:
 def _mask_db_url(url: SecretStr) -> str:
     import sqlalchemy as sa
 
-    return sa.make_url(url.get_secret_value()).render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url.get_secret_value()).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "***"  # not a URL SQLAlchemy can read: the agent will say so at connect; show nothing of it
 
 
 def _mask_odbc(conn: SecretStr) -> str:
@@ -179,11 +182,6 @@ def _mask_proxy(url: SecretStr) -> str:
         return Proxy.parse(url.get_secret_value().strip()).masked() if url.get_secret_value().strip() else ""
     except ProxyError:
         return "***"
-
-
-def _host_port(value: str) -> str:
-    split_host_port(value)
-    return value
 
 
 def _one_or_many(value: object) -> object:
