@@ -23,7 +23,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 PROBE_SECONDS = 5.0
@@ -40,7 +40,7 @@ class Proxy:
     host: str
     port: int
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     source: str = "agent.proxy"  # where it came from, for messages: the config key or the environment variable
 
     @classmethod

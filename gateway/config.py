@@ -1,5 +1,9 @@
 """The gateway's configuration file (TOML), validated on load.
 
+:class:`GatewayFile` is the file's typed model (one class per table, on :class:`onlineconnect.config.ConfigModel`):
+keys, defaults, ranges and the rules between keys; ``--print-config`` prints it. :class:`GatewayConfig` is what the
+running gateway reads, built from it once per load.
+
 Example (``deploy/demo/gateway.toml`` is a complete one)::
 
     [server]
@@ -61,17 +65,25 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_serializer, model_validator
+from pydantic import SerializerFunctionWrapHandler as WrapHandler
 
 from onlineconnect.calls import BY_METHOD
 from onlineconnect.config import (
-    Section,
+    ConfigModel,
+    ConfigPath,
+    KeyProblem,
+    LogTable,
+    Secret,
+    SecretUrl,
     is_loopback,
     load_toml,
-    mask,
-    mask_url,
     parse_hex_key,
-    parse_log,
+    printable,
     split_host_port,
+    validate,
 )
 
 
@@ -161,7 +173,7 @@ class TenantConfig:
     """
 
     name: str
-    keys: dict[int, bytes]
+    keys: dict[int, bytes] = field(repr=False)  # key material never shows in logs
     stock_cache_ttl: float = 0.0
     stock_cache_serve_stale: bool = False
     max_in_flight: int = 64
@@ -184,7 +196,7 @@ class ClusterConfig:
     masked by ``--print-config``. ``subject_prefix`` separates relay installations sharing one NATS cluster.
     """
 
-    nats: str
+    nats: str = field(repr=False)  # may carry credentials; mask_url() for display
     replica: str
     subject_prefix: str = "onlineconnect"
     ping_interval: float = 1.0  # seconds between this replica's pings to NATS (round-trip time, presence)
@@ -243,88 +255,14 @@ class GatewayConfig:
     drain_grace: float = 10.0  # seconds a stopping gateway gives its agents to move and its calls to finish
     guest_lookup: GuestLookupConfig = field(default_factory=GuestLookupConfig)
 
+    # The validated file this configuration was built from (None when built in code): ``--print-config``.
+    file: GatewayFile | None = field(default=None, compare=False, repr=False)
+
     def printable(self) -> dict[str, object]:
-        """The effective configuration with secrets masked (``--print-config``)."""
-        return {
-            "server": {
-                "listen": self.listen,
-                "insecure": self.insecure,
-                "tls_cert": str(self.tls_cert or ""),
-                "tls_key": str(self.tls_key or ""),
-                "client_ca": str(self.client_ca or ""),
-                "agent_listen": self.agent_listen or "",
-                "default_deadline_seconds": self.default_deadline,
-                "max_deadline_seconds": self.max_deadline,
-                "max_concurrent_streams": self.max_concurrent_streams,
-                "max_connection_age_seconds": self.max_connection_age,
-                "max_connection_age_grace_seconds": self.max_connection_age_grace,
-                "max_unread_mib": self.shop_buffer_bytes // (1024 * 1024),
-                "max_unread_mib_per_shop": self.shop_buffer_bytes_per_key // (1024 * 1024),
-                "drain_grace_seconds": self.drain_grace,
-            },
-            "log": {"format": self.log_format, "level": self.log_level},
-            "metrics": {"listen": self.metrics_listen or ""},
-            "http": {
-                "listen": self.http.listen,
-                "insecure": self.http.insecure,
-                "keep_alive_seconds": self.http.keep_alive,
-                "read_timeout_seconds": self.http.read_timeout,
-            }
-            if self.http
-            else {},
-            "cluster": {
-                "nats": mask_url(self.cluster.nats),
-                "replica": self.cluster.replica,
-                "subject_prefix": self.cluster.subject_prefix,
-                "ping_interval_seconds": self.cluster.ping_interval,
-                "ping_timeout_seconds": self.cluster.ping_timeout,
-                "warn_interval_seconds": self.cluster.warn_interval,
-            }
-            if self.cluster
-            else {},
-            "tenants": {
-                t.name: {
-                    "keys": {str(k): mask(v.hex()) for k, v in t.keys.items()},
-                    "stock_cache_ttl_seconds": t.stock_cache_ttl,
-                    "stock_cache_serve_stale": t.stock_cache_serve_stale,
-                    "max_in_flight": t.max_in_flight,
-                    "max_in_flight_per_shop": t.max_in_flight_per_shop,
-                    "retire_after": {str(k): v for k, v in t.retire_after.items()},
-                }
-                for t in self.tenants.values()
-            },
-            "shops": [
-                {
-                    "name": s.name,
-                    "tenant": s.tenant,
-                    "key_sha256": s.key_sha256[:8] + "…",
-                    "rpcs": sorted(s.rpcs),
-                    "rate_limit": s.rate_limit.__dict__ if s.rate_limit else None,
-                    "customer_rate_limit": s.customer_rate_limit.__dict__ if s.customer_rate_limit else None,
-                }
-                for s in self.shops.values()
-            ],
-            "agents": [
-                {
-                    "name": a.name,
-                    "token_sha256": a.token_sha256[:8] + "…",
-                    "tenants": sorted(a.tenants),
-                    "client_cert_name": a.client_cert_name or "",
-                }
-                for a in self.agents.values()
-            ],
-            "operators": [{"name": o.name, "token_sha256": o.token_sha256[:8] + "…"} for o in self.operators.values()],
-            "guest_lookup": {
-                "max_failures": self.guest_lookup.max_failures,
-                "failure_window_seconds": self.guest_lookup.failure_window,
-                "lock_seconds": self.guest_lookup.lock_seconds,
-                "shop_rate_limit": g.__dict__ if (g := self.guest_lookup.shop_rate_limit) else None,
-                "ip_rate_limit": i.__dict__ if (i := self.guest_lookup.ip_rate_limit) else None,
-                "ipv6_prefix_length": self.guest_lookup.ipv6_prefix_length,
-                "max_tracked_orders": self.guest_lookup.max_tracked_orders,
-                "max_tracked_ips": self.guest_lookup.max_tracked_ips,
-            },
-        }
+        """The effective configuration with secrets masked (``--print-config``), derived from the file's model."""
+        if self.file is None:
+            raise ValueError("printable() needs a configuration loaded from a file")
+        return printable(self.file)
 
 
 def hash_secret(secret: str) -> str:
@@ -336,258 +274,413 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _cluster(root: Section) -> ClusterConfig | None:
-    """The ``[cluster]`` table, or None when it is absent (single-process mode)."""
-    if "cluster" not in root.data:
-        root.table("cluster")  # mark it read
-        return None
-    sec = root.table("cluster")
-    nats = sec.secret("nats")
-    urls = [u.strip() for u in nats.split(",") if u.strip()]
-    if not urls or any(not re.match(r"^(nats|tls)://[^\s/]+(:\d+)?/?$", u) for u in urls):
-        raise sec.error("nats", f'expected NATS server URLs like "nats://127.0.0.1:4222", got {mask(nats)}')
-    replica = sec.str("replica", socket.gethostname())
-    prefix = sec.str("subject_prefix", "onlineconnect")
-    if not re.match(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", prefix):
-        raise sec.error("subject_prefix", f"expected dot-separated words of letters, digits, - and _, got {prefix!r}")
-    if not replica or len(replica) > 64:
-        raise sec.error("replica", "expected a name of 1 to 64 characters")
-    ping_interval = sec.float("ping_interval_seconds", 1.0, min=0.1, max=60)
-    ping_timeout = sec.float("ping_timeout_seconds", 2.0, min=0.1, max=60)
-    warn_interval = sec.float("warn_interval_seconds", 30.0, min=1, max=3600)
-    sec.reject_unknown()
-    return ClusterConfig(
-        nats=nats,
-        replica=replica,
-        subject_prefix=prefix,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        warn_interval=warn_interval,
-    )
+# The file's model: one class per table, keys and defaults as written in the TOML file. Defaults that depend on
+# another key (``None`` below) are filled in by the table's validator, so ``--print-config`` shows what is in force.
 
 
-def _http(root: Section, *, server_insecure: bool, tls: bool) -> HttpConfig | None:
-    """The ``[http]`` table, or None when it is absent (no HTTP listener)."""
-    if "http" not in root.data:
-        root.table("http")  # mark it read
-        return None
-    sec = root.table("http")
-    listen = sec.str("listen")
-    host, _ = split_host_port(listen, lambda what: sec.error("listen", what + ' (e.g. "127.0.0.1:8081")'))
-    insecure = sec.bool("insecure", server_insecure)
-    if insecure and not is_loopback(host) and not sec.bool("allow_insecure_non_loopback", False):
-        raise sec.error(
-            "insecure",
-            f"plaintext is only allowed on a loopback address, but listen is {listen!r}; configure "
-            "server.tls_cert/tls_key (the HTTP listener uses the same certificate)",
-        )
-    if not insecure and not tls:
-        raise sec.error("insecure", "TLS needs server.tls_cert and server.tls_key; or insecure = true on loopback")
-    keep_alive = sec.float("keep_alive_seconds", 5.0, min=0.1, max=3600)
-    read_timeout = sec.float("read_timeout_seconds", 10.0, min=0.1, max=3600)
-    sec.reject_unknown()
-    return HttpConfig(listen=listen, insecure=insecure, keep_alive=keep_alive, read_timeout=read_timeout)
+def _host_port(value: str) -> str:
+    split_host_port(value)
+    return value
 
 
-def _hash_field(sec: Section, name: str) -> str:
-    value = sec.str(name).strip().lower()
+def _sha256(value: str) -> str:
+    value = value.strip().lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise sec.error(name, "expected the 64 hex digits of a SHA-256 (see `onlineconnect keygen`)")
-    return str(value)
+        raise ValueError("expected the 64 hex digits of a SHA-256 (see `onlineconnect keygen`)")
+    return value
 
 
-def _timestamp(sec: Section, name: str) -> float:
-    """An RFC 3339 time with zone (``2026-12-01T00:00:00Z``) as UNIX time."""
-    text = sec.str(name)
+def _timestamp(value: str) -> str:
+    """An RFC 3339 time with zone (``2026-12-01T00:00:00Z``); checked here, converted by :func:`_unix_time`."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise sec.error(name, f'expected a time like "2026-12-01T00:00:00Z", got {text!r}') from None
+        raise ValueError(f'expected a time like "2026-12-01T00:00:00Z", got {value!r}') from None
     if moment.tzinfo is None:
-        raise sec.error(name, f"the time {text!r} needs a zone, e.g. a trailing Z for UTC")
-    return moment.timestamp()
+        raise ValueError(f"the time {value!r} needs a zone, e.g. a trailing Z for UTC")
+    return value
 
 
-def _rate_limit(sec: Section, name: str, default: RateLimit | None = None) -> RateLimit | None:
-    """``{ per_second = 5, burst = 20 }`` (burst defaults to per_second, at least 1); ``false``: none; absent:
-    ``default``."""
-    if name not in sec.data:
-        return default
-    if sec.data[name] is False:
-        sec.bool(name)  # mark it read
+def _unix_time(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _limit_or_false(value: object) -> object:
+    if value is False:
         return None
-    if not isinstance(sec.data[name], dict):
-        raise sec.error(name, "expected { per_second = …, burst = … } or false (no limit)")
-    t = sec.table(name)
-    per_second = t.float("per_second", min=0.001, max=1e6)
-    burst = t.int("burst", max(1, round(per_second)), min=1, max=10**7)
-    t.reject_unknown()
-    return RateLimit(per_second=per_second, burst=burst)
+    if not isinstance(value, dict):
+        raise ValueError("expected { per_second = …, burst = … } or false (no limit)")
+    return value
 
 
-def _guest_lookup(root: Section) -> GuestLookupConfig:
-    """The ``[guest_lookup]`` table; every key optional (safe defaults)."""
-    sec = root.table("guest_lookup")
-    cfg = GuestLookupConfig(
-        max_failures=sec.int("max_failures", 5, min=1, max=1000),
-        failure_window=sec.float("failure_window_seconds", 900.0, min=0.001, max=7 * 86400),
-        lock_seconds=sec.float("lock_seconds", 900.0, min=0.001, max=7 * 86400),
-        shop_rate_limit=_rate_limit(sec, "shop_rate_limit", DEFAULT_GUEST_SHOP_RATE_LIMIT),
-        ip_rate_limit=_rate_limit(sec, "ip_rate_limit", DEFAULT_GUEST_IP_RATE_LIMIT),
-        ipv6_prefix_length=sec.int("ipv6_prefix_length", 64, min=1, max=128),
-        max_tracked_orders=sec.int("max_tracked_orders", 100_000, min=1, max=10**7),
-        max_tracked_ips=sec.int("max_tracked_ips", 100_000, min=1, max=10**7),
-    )
-    sec.reject_unknown()
-    return cfg
+def _fill(model: ConfigModel, name: str, value: object) -> None:
+    """Sets a default that depends on other keys, during validation (the model is frozen afterwards)."""
+    object.__setattr__(model, name, value)
 
 
-def parse_gateway_config(root: Section) -> GatewayConfig:
-    """Builds a GatewayConfig from a loaded TOML root, raising ConfigError on anything invalid."""
-    server = root.table("server", required=True)
-    listen = server.str("listen", "127.0.0.1:50051")
-    host, _ = split_host_port(listen, lambda what: server.error("listen", what))
-    insecure = server.bool("insecure", False)
-    tls_cert = server.path("tls_cert", None)
-    tls_key = server.path("tls_key", None)
-    client_ca = server.path("client_ca", None)
-    # gRPC either demands a client certificate on a port or never asks for one: with client_ca, agents get a port
-    # of their own that demands one (agent_listen); without agent_listen, the main port demands it of everyone.
-    agent_listen = server.str("agent_listen", None)
-    if agent_listen is not None:
-        split_host_port(agent_listen, lambda what: server.error("agent_listen", what))
-        if client_ca is None or insecure:
-            raise server.error("agent_listen", "needs TLS and client_ca (the CA that signs agent certificates)")
-    if insecure and not is_loopback(host) and not server.bool("allow_insecure_non_loopback", False):
-        raise server.error(
-            "insecure",
-            f"plaintext is only allowed on a loopback address, but listen is {listen!r}; configure tls_cert/tls_key",
-        )
-    if not insecure and (tls_cert is None or tls_key is None):
-        raise server.error("tls_cert", "tls_cert and tls_key are required unless insecure = true (loopback only)")
-    default_deadline = server.float("default_deadline_seconds", 10.0, min=0.01, max=3600)
-    max_deadline = server.float("max_deadline_seconds", 60.0, min=0.01, max=3600)
-    max_streams = server.int("max_concurrent_streams", 100, min=1, max=10000)
-    max_age = server.float("max_connection_age_seconds", 1800.0, min=10, max=7 * 86400)
+def _short_hash(value: str) -> str:
+    return value[:8] + "…"
+
+
+HostPort = Annotated[str, AfterValidator(_host_port)]
+# A SHA-256 of a key or token: not secret, but shortened in --print-config.
+Sha256 = Annotated[str, AfterValidator(_sha256), PlainSerializer(_short_hash, return_type=str)]
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+
+
+class RateLimitTable(ConfigModel):
+    """``{ per_second = 5, burst = 20 }``; burst defaults to per_second (at least 1)."""
+
+    per_second: float = Field(ge=0.001, le=1e6)
+    burst: int | None = Field(default=None, ge=1, le=10**7)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.burst is None:
+            _fill(self, "burst", max(1, round(self.per_second)))
+        return self
+
+    def limit(self) -> RateLimit:
+        """The token bucket this table describes."""
+        return RateLimit(per_second=self.per_second, burst=self.burst or 1)
+
+
+# A rate limit that may be switched off with ``false`` (held as None).
+OptionalLimit = Annotated[RateLimitTable | None, BeforeValidator(_limit_or_false)]
+
+
+def _table(limit: RateLimit) -> RateLimitTable:
+    return RateLimitTable(per_second=limit.per_second, burst=limit.burst)
+
+
+def _limit(table: RateLimitTable | None) -> RateLimit | None:
+    return table.limit() if table else None
+
+
+class ServerTable(ConfigModel):
+    """``[server]``: the gRPC listener, TLS, deadlines and bounds per connection."""
+
+    listen: HostPort = "127.0.0.1:50051"
+    insecure: bool = False
+    allow_insecure_non_loopback: bool = False
+    tls_cert: ConfigPath | None = None
+    tls_key: ConfigPath | None = None
+    client_ca: ConfigPath | None = None
+    agent_listen: HostPort | None = None
+    default_deadline_seconds: float = Field(default=10.0, ge=0.01, le=3600)
+    max_deadline_seconds: float = Field(default=60.0, ge=0.01, le=3600)
+    max_concurrent_streams: int = Field(default=100, ge=1, le=10000)
+    max_connection_age_seconds: float = Field(default=1800.0, ge=10, le=7 * 86400)
     # Calls end by max_deadline, so a grace a little longer than that lets every call on an old connection finish.
-    max_age_grace = server.float("max_connection_age_grace_seconds", max_deadline + 5, min=1, max=3600)
-    unread_mib = server.int("max_unread_mib", 64, min=1, max=64 * 1024)
-    unread_mib_shop = server.int("max_unread_mib_per_shop", min(8, unread_mib), min=1, max=unread_mib)
-    drain_grace = server.float("drain_grace_seconds", 10.0, min=0, max=3600)
-    server.reject_unknown()
+    max_connection_age_grace_seconds: float | None = Field(default=None, ge=1, le=3600)
+    max_unread_mib: int = Field(default=64, ge=1, le=64 * 1024)
+    max_unread_mib_per_shop: int | None = Field(default=None, ge=1)
+    drain_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
 
-    log_format, log_level = parse_log(root)
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        # gRPC either demands a client certificate on a port or never asks for one: with client_ca, agents get a
+        # port of their own that demands one (agent_listen); without it, the main port demands it of everyone.
+        if self.agent_listen is not None and (self.client_ca is None or self.insecure):
+            raise KeyProblem("agent_listen", "needs TLS and client_ca (the CA that signs agent certificates)")
+        host, _ = split_host_port(self.listen)
+        if self.insecure and not is_loopback(host) and not self.allow_insecure_non_loopback:
+            raise KeyProblem(
+                "insecure",
+                f"plaintext is only allowed on a loopback address, but listen is {self.listen!r}; "
+                "configure tls_cert/tls_key",
+            )
+        if not self.insecure and (self.tls_cert is None or self.tls_key is None):
+            raise KeyProblem("tls_cert", "tls_cert and tls_key are required unless insecure = true (loopback only)")
+        if self.max_connection_age_grace_seconds is None:
+            _fill(self, "max_connection_age_grace_seconds", self.max_deadline_seconds + 5)
+        if self.max_unread_mib_per_shop is None:
+            _fill(self, "max_unread_mib_per_shop", min(8, self.max_unread_mib))
+        elif self.max_unread_mib_per_shop > self.max_unread_mib:
+            raise KeyProblem("max_unread_mib_per_shop", f"expected a value <= max_unread_mib ({self.max_unread_mib})")
+        return self
 
-    metrics = root.table("metrics")
-    metrics_listen = metrics.str("listen", None)
-    if metrics_listen is not None:
-        split_host_port(metrics_listen, lambda what: metrics.error("listen", what + ' (e.g. "127.0.0.1:9464")'))
-    metrics.reject_unknown()
-    cluster = _cluster(root)
-    http = _http(root, server_insecure=insecure, tls=tls_cert is not None and tls_key is not None)
-    guest_lookup = _guest_lookup(root)
 
-    tenants: dict[str, TenantConfig] = {}
-    tsec = root.table("tenants", required=True)
-    for name, _ in list(tsec.items()):
-        t = tsec.table(name)
-        ksec = t.table("keys", required=True)
-        keys: dict[int, bytes] = {}
-        retire_after: dict[int, float] = {}
-        for kid, value in list(ksec.items()):
+class MetricsTable(ConfigModel):
+    """``[metrics]``: the Prometheus endpoint (absent: none)."""
+
+    listen: HostPort | None = None
+
+
+class HttpTable(ConfigModel):
+    """``[http]``: the Connect protocol listener; ``insecure`` defaults to ``server.insecure``."""
+
+    listen: HostPort
+    insecure: bool | None = None
+    allow_insecure_non_loopback: bool = False
+    keep_alive_seconds: float = Field(default=5.0, ge=0.1, le=3600)
+    read_timeout_seconds: float = Field(default=10.0, ge=0.1, le=3600)
+
+
+_NATS_URL = re.compile(r"^(nats|tls)://[^\s/]+(:\d+)?/?$")
+_SUBJECT_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+
+
+class ClusterTable(ConfigModel):
+    """``[cluster]``: the NATS link between gateway replicas (absent: single-process mode)."""
+
+    nats: SecretUrl
+    replica: str | None = Field(default=None, min_length=1, max_length=64)
+    subject_prefix: str = "onlineconnect"
+    ping_interval_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    ping_timeout_seconds: float = Field(default=2.0, ge=0.1, le=60)
+    warn_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        urls = [u.strip() for u in self.nats.get_secret_value().split(",") if u.strip()]
+        if not urls or any(not _NATS_URL.match(u) for u in urls):
+            raise KeyProblem("nats", 'expected NATS server URLs like "nats://127.0.0.1:4222"')
+        if not _SUBJECT_PREFIX.match(self.subject_prefix):
+            raise KeyProblem(
+                "subject_prefix",
+                f"expected dot-separated words of letters, digits, - and _, got {self.subject_prefix!r}",
+            )
+        if self.replica is None:
+            _fill(self, "replica", socket.gethostname()[:64] or "gateway")
+        return self
+
+
+class GuestLookupTable(ConfigModel):
+    """``[guest_lookup]``: the guards of OrderService/LookupGuestOrder; every key optional (safe defaults)."""
+
+    max_failures: int = Field(default=5, ge=1, le=1000)
+    failure_window_seconds: float = Field(default=900.0, ge=0.001, le=7 * 86400)
+    lock_seconds: float = Field(default=900.0, ge=0.001, le=7 * 86400)
+    shop_rate_limit: OptionalLimit = _table(DEFAULT_GUEST_SHOP_RATE_LIMIT)
+    ip_rate_limit: OptionalLimit = _table(DEFAULT_GUEST_IP_RATE_LIMIT)
+    ipv6_prefix_length: int = Field(default=64, ge=1, le=128)
+    max_tracked_orders: int = Field(default=100_000, ge=1, le=10**7)
+    max_tracked_ips: int = Field(default=100_000, ge=1, le=10**7)
+
+
+def _inline_key(value: object) -> object:
+    return {"key": value} if isinstance(value, str) else value
+
+
+class TenantKey(ConfigModel):
+    """One envelope key: ``"<32 hex digits>"`` inline, or ``{ key = …, retire_after = "…" }`` while rotating."""
+
+    key: Secret
+    retire_after: Timestamp | None = None
+
+    @model_serializer(mode="wrap")
+    def _short_form(self, handler: WrapHandler) -> object:
+        full = handler(self)
+        return full["key"] if self.retire_after is None and isinstance(full, dict) else full
+
+
+class TenantTable(ConfigModel):
+    """``[tenants.<name>]``: a tenant's envelope keys by key id and its gateway-side policies."""
+
+    keys: dict[str, Annotated[TenantKey, BeforeValidator(_inline_key)]]
+    stock_cache_ttl_seconds: float = Field(default=0.0, ge=0, le=86400)
+    stock_cache_serve_stale: bool = False
+    max_in_flight: int = Field(default=64, ge=1, le=100000)
+    max_in_flight_per_shop: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if not self.keys:
+            raise KeyProblem("keys", "at least one key is required")
+        for kid, entry in self.keys.items():
             if not kid.isdigit() or not 0 < int(kid) < 2**32:
-                raise ksec.error(kid, "key ids must be positive integers")
-            if isinstance(value, dict):  # { key = "…", retire_after = "2026-12-01T00:00:00Z" }: being rotated out
-                ktab = ksec.table(kid)
-                keys[int(kid)] = parse_hex_key(ktab.secret("key"), lambda what, s=ktab: s.error("key", what))
-                retire_after[int(kid)] = _timestamp(ktab, "retire_after")
-                ktab.reject_unknown()
-            else:
-                keys[int(kid)] = parse_hex_key(ksec.secret(kid), lambda what, k=kid, s=ksec: s.error(k, what))
-        if not keys:
-            raise t.error("keys", "at least one key is required")
-        tenants[name] = TenantConfig(
-            name=name,
-            keys=keys,
-            stock_cache_ttl=t.float("stock_cache_ttl_seconds", 0.0, min=0, max=86400),
-            stock_cache_serve_stale=t.bool("stock_cache_serve_stale", False),
-            max_in_flight=(cap := t.int("max_in_flight", 64, min=1, max=100000)),
-            max_in_flight_per_shop=t.int("max_in_flight_per_shop", max(1, cap * 3 // 4), min=1, max=cap),
-            retire_after=retire_after,
-        )
-        t.reject_unknown()
+                raise KeyProblem(("keys", kid), "key ids must be positive integers")
+            where: tuple[str, ...] = ("keys", kid) if entry.retire_after is None else ("keys", kid, "key")
+            try:
+                parse_hex_key(entry.key.get_secret_value())
+            except ValueError as exc:
+                raise KeyProblem(where, str(exc)) from None
+        if self.max_in_flight_per_shop is None:
+            _fill(self, "max_in_flight_per_shop", max(1, self.max_in_flight * 3 // 4))
+        elif self.max_in_flight_per_shop > self.max_in_flight:
+            raise KeyProblem("max_in_flight_per_shop", f"expected a value <= max_in_flight ({self.max_in_flight})")
+        return self
 
-    shops: dict[str, ShopCredential] = {}
-    for s in root.tables("shops"):
-        name = s.str("name")
-        tenant = s.str("tenant")
-        if tenant not in tenants:
-            raise s.error("tenant", f"unknown tenant {tenant!r}; known: {sorted(tenants)}")
-        rpcs = frozenset(s.str_list("rpcs", ["*"]))
-        bad = sorted(r for r in rpcs if r != "*" and r not in BY_METHOD)
+    def build(self, name: str) -> TenantConfig:
+        """The runtime form: keys as bytes by numeric id, retirement times as UNIX time."""
+        return TenantConfig(
+            name=name,
+            keys={int(k): parse_hex_key(v.key.get_secret_value()) for k, v in self.keys.items()},
+            retire_after={int(k): _unix_time(v.retire_after) for k, v in self.keys.items() if v.retire_after},
+            stock_cache_ttl=self.stock_cache_ttl_seconds,
+            stock_cache_serve_stale=self.stock_cache_serve_stale,
+            max_in_flight=self.max_in_flight,
+            max_in_flight_per_shop=self.max_in_flight_per_shop or 1,
+        )
+
+
+class ShopTable(ConfigModel):
+    """``[[shops]]``: a shop API key (its SHA-256), its tenant, the RPCs it may call and its rate limits."""
+
+    name: str
+    tenant: str
+    key_sha256: Sha256
+    rpcs: list[str] = ["*"]
+    rate_limit: OptionalLimit = _table(DEFAULT_SHOP_RATE_LIMIT)
+    customer_rate_limit: OptionalLimit = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        bad = sorted(r for r in self.rpcs if r != "*" and r not in BY_METHOD)
         if bad:
-            raise s.error("rpcs", f"unknown RPCs {bad}; known: {sorted(BY_METHOD)} or '*'")
-        digest = _hash_field(s, "key_sha256")
-        shops[digest] = ShopCredential(
-            name=name,
-            tenant=tenant,
-            key_sha256=digest,
-            rpcs=rpcs,
-            rate_limit=_rate_limit(s, "rate_limit", DEFAULT_SHOP_RATE_LIMIT),
-            customer_rate_limit=_rate_limit(s, "customer_rate_limit"),
-        )
-        s.reject_unknown()
+            raise KeyProblem("rpcs", f"unknown RPCs {bad}; known: {sorted(BY_METHOD)} or '*'")
+        return self
 
-    agents: dict[str, AgentCredential] = {}
-    for a in root.tables("agents"):
-        name = a.str("name")
-        allowed = frozenset(a.str_list("tenants"))
-        unknown = sorted(allowed - set(tenants))
-        if unknown:
-            raise a.error("tenants", f"unknown tenants {unknown}; known: {sorted(tenants)}")
-        digest = _hash_field(a, "token_sha256")
-        cert_name = a.str("client_cert_name", None)
-        if cert_name is not None and client_ca is None:
-            raise a.error("client_cert_name", "needs server.client_ca (the CA that signs agent client certificates)")
-        agents[digest] = AgentCredential(name=name, token_sha256=digest, tenants=allowed, client_cert_name=cert_name)
-        a.reject_unknown()
 
-    operators: dict[str, OperatorCredential] = {}
-    for o in root.tables("operators"):
-        name = o.str("name")
-        digest = _hash_field(o, "token_sha256")
-        operators[digest] = OperatorCredential(name=name, token_sha256=digest)
-        o.reject_unknown()
-    root.reject_unknown()
+class AgentTable(ConfigModel):
+    """``[[agents]]``: an agent token (its SHA-256), the tenants it may serve, optionally its certificate name."""
+
+    name: str
+    token_sha256: Sha256
+    tenants: list[str]
+    client_cert_name: str | None = None
+
+
+class OperatorTable(ConfigModel):
+    """``[[operators]]``: a monitoring token (its SHA-256) that may read every tenant's health."""
+
+    name: str
+    token_sha256: Sha256
+
+
+class GatewayFile(ConfigModel):
+    """The gateway's TOML file, validated; :func:`build_gateway_config` turns it into a :class:`GatewayConfig`."""
+
+    server: ServerTable
+    log: LogTable = LogTable()
+    metrics: MetricsTable = MetricsTable()
+    http: HttpTable | None = None
+    cluster: ClusterTable | None = None
+    guest_lookup: GuestLookupTable = GuestLookupTable()
+    tenants: dict[str, TenantTable]
+    shops: list[ShopTable] = []
+    agents: list[AgentTable] = []
+    operators: list[OperatorTable] = []
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        server = self.server
+        if self.http is not None:
+            http = self.http
+            if http.insecure is None:
+                _fill(http, "insecure", server.insecure)
+            host, _ = split_host_port(http.listen)
+            if http.insecure and not is_loopback(host) and not http.allow_insecure_non_loopback:
+                raise KeyProblem(
+                    ("http", "insecure"),
+                    f"plaintext is only allowed on a loopback address, but listen is {http.listen!r}; configure "
+                    "server.tls_cert/tls_key (the HTTP listener uses the same certificate)",
+                )
+            if not http.insecure and (server.tls_cert is None or server.tls_key is None):
+                raise KeyProblem(
+                    ("http", "insecure"), "TLS needs server.tls_cert and server.tls_key; or insecure = true on loopback"
+                )
+        known = sorted(self.tenants)
+        for i, shop in enumerate(self.shops):
+            if shop.tenant not in self.tenants:
+                raise KeyProblem(("shops", i, "tenant"), f"unknown tenant {shop.tenant!r}; known: {known}")
+        for i, agent in enumerate(self.agents):
+            unknown = sorted(set(agent.tenants) - set(self.tenants))
+            if unknown:
+                raise KeyProblem(("agents", i, "tenants"), f"unknown tenants {unknown}; known: {known}")
+            if agent.client_cert_name is not None and server.client_ca is None:
+                raise KeyProblem(
+                    ("agents", i, "client_cert_name"),
+                    "needs server.client_ca (the CA that signs agent client certificates)",
+                )
+        return self
+
+
+def build_gateway_config(file: GatewayFile, *, source: str) -> GatewayConfig:
+    """The runtime configuration of a validated file."""
+    server, http, cluster, guest = file.server, file.http, file.cluster, file.guest_lookup
+    mib = 1024 * 1024
     return GatewayConfig(
-        source=root.source,
-        listen=listen,
-        insecure=insecure,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        client_ca=client_ca,
-        agent_listen=agent_listen,
-        default_deadline=default_deadline,
-        max_deadline=max_deadline,
-        tenants=tenants,
-        shops=shops,
-        agents=agents,
-        operators=operators,
-        log_format=log_format,
-        log_level=log_level,
-        metrics_listen=metrics_listen,
-        cluster=cluster,
-        http=http,
-        max_concurrent_streams=max_streams,
-        max_connection_age=max_age,
-        max_connection_age_grace=max_age_grace,
-        shop_buffer_bytes=unread_mib * 1024 * 1024,
-        shop_buffer_bytes_per_key=unread_mib_shop * 1024 * 1024,
-        drain_grace=drain_grace,
-        guest_lookup=guest_lookup,
+        source=source,
+        listen=server.listen,
+        insecure=server.insecure,
+        tls_cert=server.tls_cert,
+        tls_key=server.tls_key,
+        client_ca=server.client_ca,
+        agent_listen=server.agent_listen,
+        default_deadline=server.default_deadline_seconds,
+        max_deadline=server.max_deadline_seconds,
+        tenants={name: t.build(name) for name, t in file.tenants.items()},
+        shops={
+            s.key_sha256: ShopCredential(
+                name=s.name,
+                tenant=s.tenant,
+                key_sha256=s.key_sha256,
+                rpcs=frozenset(s.rpcs),
+                rate_limit=_limit(s.rate_limit),
+                customer_rate_limit=_limit(s.customer_rate_limit),
+            )
+            for s in file.shops
+        },
+        agents={
+            a.token_sha256: AgentCredential(
+                name=a.name,
+                token_sha256=a.token_sha256,
+                tenants=frozenset(a.tenants),
+                client_cert_name=a.client_cert_name,
+            )
+            for a in file.agents
+        },
+        operators={
+            o.token_sha256: OperatorCredential(name=o.name, token_sha256=o.token_sha256) for o in file.operators
+        },
+        log_format=file.log.format,
+        log_level=file.log.level,
+        metrics_listen=file.metrics.listen,
+        cluster=ClusterConfig(
+            nats=cluster.nats.get_secret_value(),
+            replica=cluster.replica or "",
+            subject_prefix=cluster.subject_prefix,
+            ping_interval=cluster.ping_interval_seconds,
+            ping_timeout=cluster.ping_timeout_seconds,
+            warn_interval=cluster.warn_interval_seconds,
+        )
+        if cluster
+        else None,
+        http=HttpConfig(
+            listen=http.listen,
+            insecure=bool(http.insecure),
+            keep_alive=http.keep_alive_seconds,
+            read_timeout=http.read_timeout_seconds,
+        )
+        if http
+        else None,
+        max_concurrent_streams=server.max_concurrent_streams,
+        max_connection_age=server.max_connection_age_seconds,
+        max_connection_age_grace=server.max_connection_age_grace_seconds or 1.0,
+        shop_buffer_bytes=server.max_unread_mib * mib,
+        shop_buffer_bytes_per_key=(server.max_unread_mib_per_shop or 1) * mib,
+        drain_grace=server.drain_grace_seconds,
+        guest_lookup=GuestLookupConfig(
+            max_failures=guest.max_failures,
+            failure_window=guest.failure_window_seconds,
+            lock_seconds=guest.lock_seconds,
+            shop_rate_limit=_limit(guest.shop_rate_limit),
+            ip_rate_limit=_limit(guest.ip_rate_limit),
+            ipv6_prefix_length=guest.ipv6_prefix_length,
+            max_tracked_orders=guest.max_tracked_orders,
+            max_tracked_ips=guest.max_tracked_ips,
+        ),
+        file=file,
     )
+
+
+def parse_gateway_config(data: object, *, source: str, base_dir: Path | None = None) -> GatewayConfig:
+    """Validates a parsed gateway TOML document, raising ConfigError (file: key: expected) on anything invalid."""
+    return build_gateway_config(validate(GatewayFile, data, source=source, base_dir=base_dir), source=source)
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Loads and validates the gateway's TOML file."""
-    return parse_gateway_config(load_toml(path))
+    return parse_gateway_config(load_toml(path), source=str(path))

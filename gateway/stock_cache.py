@@ -21,12 +21,14 @@ the figures are.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from pydantic import Field
+
+from onlineconnect.config import ConfigModel
 from onlineconnect.v1 import stock_pb2
 
 StockRequest = stock_pb2.GetStoreStockRequest | stock_pb2.BatchGetStoreStockRequest
@@ -41,13 +43,8 @@ DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # per tenant
 DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024  # all tenants of a gateway together
 
 
-def _whole(value: object, minimum: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
-
-
-@dataclass(frozen=True)
-class CachePolicy:
-    """How one tenant's stock answers are cached.
+class CachePolicy(ConfigModel):
+    """How one tenant's stock answers are cached; validated on construction (a ``ValueError`` names the field).
 
     Attributes:
         ttl_seconds: An answer younger than this is served from the cache without asking the agent; 0 turns
@@ -60,23 +57,11 @@ class CachePolicy:
             is not stored.
     """
 
-    ttl_seconds: float = 0
+    ttl_seconds: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     serve_stale: bool = False
-    max_stale_seconds: float = 3600
-    max_entries: int = 10000
-    max_bytes: int = DEFAULT_MAX_BYTES
-
-    def __post_init__(self) -> None:
-        for key in ("ttl_seconds", "max_stale_seconds"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
-        if not _whole(self.max_entries, 1):
-            raise ValueError(f"max_entries must be an integer >= 1, got {self.max_entries!r}")
-        if not _whole(self.max_bytes, 1024):
-            raise ValueError(f"max_bytes must be an integer >= 1024, got {self.max_bytes!r}")
-        if not isinstance(self.serve_stale, bool):
-            raise ValueError(f"serve_stale must be true or false, got {self.serve_stale!r}")
+    max_stale_seconds: float = Field(default=3600.0, ge=0, allow_inf_nan=False)
+    max_entries: int = Field(default=10000, ge=1)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024)
 
     @property
     def enabled(self) -> bool:
@@ -159,7 +144,7 @@ class StockCache:
         max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not _whole(max_total_bytes, 1024):
+        if isinstance(max_total_bytes, bool) or not isinstance(max_total_bytes, int) or max_total_bytes < 1024:
             raise ValueError(f"max_total_bytes must be an integer >= 1024, got {max_total_bytes!r}")
         self.default_policy = default_policy or CachePolicy()
         self.max_total_bytes = max_total_bytes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -159,7 +158,7 @@ def test_guest_settings_are_read_from_the_orders_table(tmp_path: Path) -> None:
     assert OrderSettings.from_table({"archive_root": str(tmp_path)}, "agent.toml").guest == GuestView()
     with pytest.raises(ConfigError, match=r"orders\.guest\.show_names"):
         OrderSettings.from_table({"archive_root": str(tmp_path), "guest": {"show_names": True}}, "agent.toml")
-    with pytest.raises(ConfigError, match=r"orders\.guest\.enabled must be true or false"):
+    with pytest.raises(ConfigError, match=r"agent\.toml: orders\.guest\.enabled: expected true or false"):
         OrderSettings.from_table({"archive_root": str(tmp_path), "guest": {"enabled": "yes"}}, "agent.toml")
 
 
@@ -171,25 +170,25 @@ def test_expected_dates_lines_and_prices_follow_the_guest_settings(tmp_path: Pat
     default = lookup(q, "091790117", "68766")
     assert any(line.expected_delivery_date for line in default.lines)
 
-    q.settings = dataclasses.replace(base, guest=GuestView(show_expected_dates=False, show_prices=True))
+    q.settings = base.model_copy(update={"guest": GuestView(show_expected_dates=False, show_prices=True)})
     order = lookup(q, "091790117", "68766")
     assert not any(line.expected_delivery_date for line in order.lines)
     assert order.summary.total.amount_minor > 0 and all(line.HasField("unit_price") for line in order.lines)
     assert not order.documents and not order.summary.reorderable
 
-    q.settings = dataclasses.replace(
-        base, guest=GuestView(show_lines=False, show_shipments=False, show_status_history=False)
+    q.settings = base.model_copy(
+        update={"guest": GuestView(show_lines=False, show_shipments=False, show_status_history=False)}
     )
     order = lookup(q, "091790117", "68766")
     assert not order.lines and not order.shipments and not order.history
     assert order.summary.status == orders_pb2.ORDER_STATUS_PARTIALLY_DELIVERED
 
-    q.settings = dataclasses.replace(base, guest=GuestView(require_last_name=True))
+    q.settings = base.model_copy(update={"guest": GuestView(require_last_name=True)})
     with pytest.raises(InvalidArgument, match="last_name"):
         lookup(q, SHEET, SHEET_POSTCODE)
     assert lookup(q, SHEET, SHEET_POSTCODE, last_name="Mustermann").summary.order_number == SHEET
 
-    q.settings = dataclasses.replace(base, guest=GuestView(enabled=False))
+    q.settings = base.model_copy(update={"guest": GuestView(enabled=False)})
     with pytest.raises(PermissionDenied):
         lookup(q, SHEET, SHEET_POSTCODE)
 

@@ -14,9 +14,8 @@ import trustme
 
 from onlineconnect.agent.connector import Connector
 from onlineconnect.agent.session import HandshakeError, TunnelSession
-from onlineconnect.config import Section
 from onlineconnect.errors import ConfigError
-from onlineconnect.gateway.config import parse_gateway_config
+from onlineconnect.gateway.config import GatewayConfig, parse_gateway_config
 from onlineconnect.gateway.server import GatewayServer
 from onlineconnect.testing import AGENT_TOKEN, SHOP_KEY, gateway_config, sha
 from onlineconnect.testing.fakes import FakeHandlers
@@ -172,38 +171,37 @@ async def test_mutual_tls_takes_the_agent_identity_from_its_certificate(ca: trus
         await server.stop(0)
 
 
-def gateway_section(server: dict[str, Any], agents: list[dict[str, Any]] | None = None) -> Section:
-    """A gateway configuration root with one tenant."""
+def validated_gateway(server: dict[str, Any], agents: list[dict[str, Any]] | None = None) -> GatewayConfig:
+    """Validates a gateway configuration with one tenant."""
     data = {"server": server, "tenants": {"demo": {"keys": {"1": KEY.hex()}}}, "agents": agents or []}
-    return Section(data, source="gateway.toml")
+    return parse_gateway_config(data, source="gateway.toml")
 
 
 def test_plaintext_is_refused_unless_on_loopback() -> None:
     """insecure = true is accepted on 127.0.0.1, ::1 and localhost, refused on any other address."""
     for host in ("127.0.0.1:1", "[::1]:1", "localhost:1"):
-        assert parse_gateway_config(gateway_section({"listen": host, "insecure": True})).insecure
+        assert validated_gateway({"listen": host, "insecure": True}).insecure
     with pytest.raises(ConfigError, match="loopback"):
-        parse_gateway_config(gateway_section({"listen": "0.0.0.0:50051", "insecure": True}))
+        validated_gateway({"listen": "0.0.0.0:50051", "insecure": True})
     with pytest.raises(ConfigError, match="tls_cert"):
-        parse_gateway_config(gateway_section({"listen": "0.0.0.0:50051"}))
+        validated_gateway({"listen": "0.0.0.0:50051"})
 
 
 def test_client_cert_name_needs_a_client_ca() -> None:
     """An agent credential that names a certificate is refused when the gateway verifies no client certificates."""
     agent = {"name": "erp-1", "token_sha256": sha("t"), "tenants": ["demo"], "client_cert_name": "erp-1"}
     with pytest.raises(ConfigError, match="client_ca"):
-        parse_gateway_config(gateway_section({"listen": "127.0.0.1:1", "insecure": True}, [agent]))
+        validated_gateway({"listen": "127.0.0.1:1", "insecure": True}, [agent])
 
 
 def test_agent_plaintext_only_to_a_loopback_gateway(tmp_path: Path) -> None:
     """The agent refuses insecure = true towards a gateway that is not on loopback."""
     from onlineconnect.agent.config import parse_agent_config
 
-    def section(gateway: str) -> Section:
+    def data(gateway: str) -> dict[str, Any]:
         agent = {"id": "a", "gateway": gateway, "insecure": True, "token": "x", "tenant": "demo", "key": KEY.hex()}
-        data = {"agent": agent, "database": {"url": "sqlite://"}, "orders": {"archive_root": str(tmp_path)}}
-        return Section(data, source="agent.toml", base_dir=tmp_path)
+        return {"agent": agent, "database": {"url": "sqlite://"}, "orders": {"archive_root": str(tmp_path)}}
 
-    assert parse_agent_config(section("127.0.0.1:50051")).insecure
+    assert parse_agent_config(data("127.0.0.1:50051"), source="agent.toml", base_dir=tmp_path).insecure
     with pytest.raises(ConfigError, match="loopback"):
-        parse_agent_config(section("relay.example.com:443"))
+        parse_agent_config(data("relay.example.com:443"), source="agent.toml", base_dir=tmp_path)

@@ -184,10 +184,14 @@ def test_order_data_is_refused() -> None:
 def test_policy_refuses_bad_values_naming_the_key() -> None:
     """A bad policy value raises ValueError naming the setting and what is expected."""
     assert CachePolicy(ttl_seconds=30).ttl_seconds == 30
-    with pytest.raises(ValueError, match=r"ttl_seconds must be a number of seconds >= 0"):
+    with pytest.raises(ValueError, match=r"ttl_seconds\n +Input should be greater than or equal to 0"):
         CachePolicy(ttl_seconds=-1)
-    with pytest.raises(ValueError, match=r"max_entries must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"max_stale_seconds\n +Input should be a finite number"):
+        CachePolicy(max_stale_seconds=float("inf"))
+    with pytest.raises(ValueError, match=r"max_entries\n +Input should be greater than or equal to 1"):
         CachePolicy(max_entries=0)
+    with pytest.raises(ValueError, match=r"serve_stale\n +Input should be a valid boolean"):
+        CachePolicy(serve_stale=1)  # type: ignore[arg-type]
 
 
 def test_counters_are_exported_as_prometheus_metrics() -> None:

@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Annotated, Self
 from urllib.parse import quote
 
-from onlineconnect.errors import ConfigError
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_validator
+
+from onlineconnect.config import ConfigModel, ConfigPath, KeyProblem, validate
 
 from .labels import LANGUAGES
 
@@ -59,9 +59,7 @@ DEFAULT_CARRIERS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_F = TypeVar("_F", "Visibility", "GuestView")
 _CARRIER_CODE = re.compile(r"^[A-Z0-9_]{1,32}$")
-_KEYS = {"archive_root", "default_language", "page_size", "max_page_size", "visibility", "carriers", "guest"}
 
 
 def carrier_code(raw: str | None) -> str:
@@ -69,8 +67,41 @@ def carrier_code(raw: str | None) -> str:
     return re.sub(r"[\s\-]+", "_", (raw or "").strip()).upper()
 
 
-@dataclass(frozen=True)
-class Visibility:
+def _carriers(raw: object) -> object:
+    """The merchant's ``[orders.carriers]`` on top of :data:`DEFAULT_CARRIERS`, codes normalized."""
+    if not isinstance(raw, Mapping) or isinstance(raw, MappingProxyType):
+        return raw  # not a table (the type check names it), or a mapping built in code
+    out = dict(DEFAULT_CARRIERS)
+    for key, template in raw.items():
+        code = carrier_code(key)
+        if not _CARRIER_CODE.match(code):
+            raise KeyProblem(key, "expected a carrier code (letters, digits, '_', max 32)")
+        if not isinstance(template, str):
+            raise KeyProblem(key, "expected a URL template string with {id}")
+        if template and (not template.startswith(("https://", "http://")) or "{id}" not in template):
+            raise KeyProblem(key, f'expected an http(s) URL containing {{id}} (or "" for no link), got {template!r}')
+        out[code] = template
+    return out
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValueError(f"expected one of {list(LANGUAGES)}, got {value!r}")
+    return value
+
+
+def _read_only(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+def _plain(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
+Carriers = Annotated[Mapping[str, str], BeforeValidator(_carriers), AfterValidator(_read_only), PlainSerializer(_plain)]
+
+
+class Visibility(ConfigModel):
     """Which details of an order the merchant lets customers see.
 
     Attributes:
@@ -90,8 +121,7 @@ class Visibility:
     show_internal_status: bool = False
 
 
-@dataclass(frozen=True)
-class GuestView:
+class GuestView(ConfigModel):
     """What the guest order lookup shows of the one order it found; never more than :class:`Visibility` allows.
 
     Invoices, returns, reorder data, names and addresses are never part of the guest view: whoever knows an order
@@ -117,9 +147,8 @@ class GuestView:
     require_last_name: bool = False
 
 
-@dataclass(frozen=True)
-class OrderSettings:
-    """Settings of the order inquiry, validated on construction from the ``[orders]`` table.
+class OrderSettings(ConfigModel):
+    """Settings of the order inquiry, validated on construction (the ``[orders]`` table).
 
     Attributes:
         archive_root: Folder of the ERP's archived invoice PDFs; document paths are relative to it.
@@ -131,13 +160,21 @@ class OrderSettings:
         max_page_size: Largest page size a request may ask for.
     """
 
-    archive_root: Path
-    default_language: str = "de"
-    carriers: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CARRIERS)
-    visibility: Visibility = field(default_factory=Visibility)
-    guest: GuestView = field(default_factory=GuestView)
-    page_size: int = 20
-    max_page_size: int = 100
+    archive_root: ConfigPath
+    default_language: Annotated[str, AfterValidator(_language)] = "de"
+    carriers: Carriers = Field(default_factory=lambda: DEFAULT_CARRIERS)
+    visibility: Visibility = Visibility()
+    guest: GuestView = GuestView()
+    page_size: int = Field(default=20, ge=1, le=1000)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _page_sizes(self) -> Self:
+        if self.page_size > self.max_page_size:
+            raise KeyProblem(
+                "page_size", f"expected at most max_page_size ({self.max_page_size}), got {self.page_size}"
+            )
+        return self
 
     def tracking_url(self, carrier: str, parcel_number: str) -> str:
         """Returns the carrier's tracking link for ``parcel_number`` (URL-encoded), or "" without a template.
@@ -153,7 +190,7 @@ class OrderSettings:
         return template.replace("{id}", quote(parcel_number, safe=""))
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], source: str) -> OrderSettings:
+    def from_table(cls, table: Mapping[str, object], source: str) -> OrderSettings:
         """Builds settings from the ``[orders]`` table of the config file ``source``.
 
         Args:
@@ -163,79 +200,4 @@ class OrderSettings:
         Raises:
             ConfigError: a key is unknown or a value has the wrong type or range; the message names file and key.
         """
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"{source}: orders must be a table")
-        unknown = sorted(set(table) - _KEYS)
-        if unknown:
-            raise ConfigError(f"{source}: orders.{unknown[0]} is not a known key; expected one of {sorted(_KEYS)}")
-
-        root_raw = table.get("archive_root")
-        if not isinstance(root_raw, str) or not root_raw.strip():
-            raise ConfigError(f"{source}: orders.archive_root must be the path of the invoice PDF archive (a string)")
-        root = Path(root_raw).expanduser()
-        if not root.is_absolute():
-            root = Path(source).parent / root
-
-        lang = table.get("default_language", "de")
-        if lang not in LANGUAGES:
-            raise ConfigError(f"{source}: orders.default_language must be one of {list(LANGUAGES)}, not {lang!r}")
-
-        page_size = _int(table, "page_size", 20, source, 1, 1000)
-        max_page_size = _int(table, "max_page_size", 100, source, 1, 1000)
-        if page_size > max_page_size:
-            raise ConfigError(f"{source}: orders.page_size ({page_size}) must not exceed orders.max_page_size")
-
-        return cls(
-            archive_root=root,
-            default_language=lang,
-            carriers=MappingProxyType(_carriers(table.get("carriers", {}), source)),
-            visibility=_visibility(table.get("visibility", {}), source),
-            guest=_flags(GuestView, table.get("guest", {}), source, "guest"),
-            page_size=page_size,
-            max_page_size=max_page_size,
-        )
-
-
-def _int(table: Mapping[str, Any], key: str, default: int, source: str, low: int, high: int) -> int:
-    value = table.get(key, default)
-    # bool is an int subclass; "page_size = true" is a typo, not 1.
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{source}: orders.{key} must be an integer from {low} to {high}, not {value!r}")
-    return value
-
-
-def _visibility(raw: Any, source: str) -> Visibility:
-    return _flags(Visibility, raw, source, "visibility")
-
-
-def _flags(kind: type[_F], raw: Any, source: str, name: str) -> _F:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: orders.{name} must be a table of true/false flags")
-    known = {f.name for f in fields(kind)}
-    values: dict[str, bool] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(f"{source}: orders.{name}.{key} is not a known flag; expected one of {sorted(known)}")
-        if not isinstance(value, bool):
-            raise ConfigError(f"{source}: orders.{name}.{key} must be true or false, not {value!r}")
-        values[key] = value
-    return kind(**values)
-
-
-def _carriers(raw: Any, source: str) -> dict[str, str]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: orders.carriers must be a table of carrier code = tracking URL template")
-    out = dict(DEFAULT_CARRIERS)
-    for key, template in raw.items():
-        code = carrier_code(key)
-        if not _CARRIER_CODE.match(code):
-            raise ConfigError(f"{source}: orders.carriers.{key} is not a carrier code (letters, digits, '_', max 32)")
-        if not isinstance(template, str):
-            raise ConfigError(f"{source}: orders.carriers.{key} must be a URL template string with {{id}}")
-        if template and (not template.startswith(("https://", "http://")) or "{id}" not in template):
-            raise ConfigError(
-                f'{source}: orders.carriers.{key} must be an http(s) URL containing {{id}} (or "" for no link), '
-                f"not {template!r}"
-            )
-        out[code] = template
-    return out
+        return validate(cls, table, source=source, prefix=("orders",))
