@@ -305,8 +305,10 @@ class TunnelSession:
             await asyncio.wait([self._writer], timeout=2.0)
         if self._call is not None and not self._call.done():
             # Half-close instead of cancelling: frames already written still reach the gateway, which then ends
-            # the stream; a cancel would discard whatever the transport has not sent yet.
-            with contextlib.suppress(grpc.aio.UsageError, grpc.aio.AioRpcError):
+            # the stream; a cancel would discard whatever the transport has not sent yet. A stream whose connection
+            # is already gone (the gateway stopped first) refuses the half-close with an InternalError: nothing is
+            # left to flush then.
+            with contextlib.suppress(grpc.aio.UsageError, grpc.aio.AioRpcError, grpc.aio.InternalError):
                 await self._call.done_writing()
 
 

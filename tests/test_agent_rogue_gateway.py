@@ -295,3 +295,23 @@ async def answered_next(s: RogueSession, call_id: int, index: int) -> tunnel_pb2
         while len(s.responses.get(call_id, [])) <= index:
             await s.next_message()
     return s.responses[call_id][index]
+
+
+async def test_drain_after_the_gateway_vanished_does_not_crash_the_agent() -> None:
+    """SIGTERM while the gateway is already gone: gRPC refuses the stream's half-close with an InternalError
+    (ExecuteBatchError); draining takes that as nothing left to flush instead of ending the process with a
+    traceback (exit code 1)."""
+    from grpc._cython import cygrpc
+
+    class VanishedCall:
+        def done(self) -> bool:
+            return False
+
+        async def done_writing(self) -> None:
+            raise cygrpc.ExecuteBatchError('Failed "execute_batch"')
+
+    session = TunnelSession(
+        tenant=TENANT, agent_id="a", token="t", key_id=KEY_ID, key=bytes(16), handlers=FakeHandlers()
+    )
+    session._call = VanishedCall()  # type: ignore[assignment]
+    await session.drain(0.1)
