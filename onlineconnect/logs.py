@@ -8,8 +8,9 @@ standard-library loggers (grpc, SQLAlchemy, NATS, uvicorn, hypercorn, asyncio) a
 the same processors and renderer by structlog's ``ProcessorFormatter``; uncaught and unraisable exceptions are
 logged as events. With ``format = "json"`` every line is one JSON object with ``level``, ``event`` and ``timestamp``
 (and ``logger``, the standard-library logger's name). Each line is written with a single ``write()``, so lines from
-the event loop and from worker threads never interleave. Only what C code prints itself (gRPC core with
-``GRPC_VERBOSITY``/``GRPC_TRACE`` set) bypasses the pipeline.
+the event loop and from worker threads never interleave. Only what C code prints itself bypasses the pipeline:
+gRPC core's errors, and more when an operator sets ``GRPC_VERBOSITY``/``GRPC_TRACE`` (``onlineconnect/__init__.py``
+sets ``GRPC_VERBOSITY=ERROR`` unless it is set: newer gRPC releases print informational lines by default).
 """
 
 from __future__ import annotations
