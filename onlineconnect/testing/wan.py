@@ -124,6 +124,14 @@ class Link:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            await self._relay(reader, writer)
+        except asyncio.CancelledError:
+            # The line is being stopped. Python 3.11's stream server asks a cancelled connection task for its
+            # exception and prints the CancelledError that raises as "Exception in callback": end quietly instead.
+            writer.transport.abort()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
