@@ -96,6 +96,7 @@ def h2load(
     """One closed-loop h2load run (HTTP/2, or HTTP/1.1 keep-alive with ``h1``); throughput and latency percentiles
     from its per-request log, and the gateway's CPU time per call over the whole run (warm-up included)."""
     log = body.with_suffix(f".{concurrency}.log")
+    log.unlink(missing_ok=True)  # h2load appends to its log: rows of earlier runs would count as this run's calls
     args = ["h2load", "-c", str(concurrency), "-m", "1", "-D", f"{int(seconds * 1000)}ms", "--warm-up-time", "500ms"]
     args += ["-d", str(body), "--log-file", str(log), *(x for h in headers for x in ("-H", h))]
     args += ["--h1"] if h1 else []
