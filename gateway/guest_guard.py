@@ -29,6 +29,7 @@ besides the order number is logged.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import re
@@ -54,6 +55,7 @@ METHOD = "LookupGuestOrder"
 NOT_FOUND_MESSAGE = "order not found"  # exactly the agent's message for an unknown order or a wrong pair
 CUSTOMER_IP_HEADER = "x-customer-ip"
 FAILURE_SUBJECT = "guest.failure"  # under the cluster's subject prefix
+TAKE_SUBJECT = "guest.take"  # an attempt another replica admitted: it spends the same shop's and IP's tokens here
 MAX_SHOP_BUCKETS = 10_000
 
 Clock = Callable[[], float]
@@ -87,6 +89,12 @@ def ip_key(value: str, ipv6_prefix_length: int) -> str:
     return str(addr)
 
 
+def ip_digest(key: str) -> str:
+    """What the per-IP limit keys its buckets by, here and in the news to other replicas: a digest of the
+    :func:`ip_key`, so neither the guard's memory nor the cluster's messages hold customers' addresses."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def customer_ip(metadata: Sequence[tuple[str, Any]]) -> str | None:
     """The ``x-customer-ip`` value of the call, or None when the shop sent none."""
     for key, value in metadata:
@@ -111,6 +119,7 @@ class GuardCounts:
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     locks: int = 0
     remote_failures: int = 0
+    remote_takes: int = 0
 
 
 class GuestGuard:
@@ -129,6 +138,8 @@ class GuestGuard:
         self._shops: OrderedDict[tuple[str, RateLimit], TokenBucket] = OrderedDict()
         self.counts = GuardCounts()
         self.publish: Callable[[str, str], None] | None = None  # set when the failures are shared (cluster)
+        # Set when the rate limits are shared: (tenant, shop key hash, IP digest) of every admitted attempt.
+        self.publish_take: Callable[[str, str, str], None] | None = None
 
     def update(self, config: GuestLookupConfig) -> None:
         """Takes over reloaded settings; failures and locks are kept, buckets of changed limits start full."""
@@ -215,6 +226,18 @@ class GuestGuard:
         self.counts.remote_failures += 1
         self._failed(tenant, key[:64], remote=True)
 
+    def remote_take(self, tenant: str, shop_key: str, ip: str) -> None:
+        """Spends the tokens of an attempt another replica admitted (shop key hash and IP digest as it sent them),
+        so the limits hold for the cluster, not per replica; an empty bucket stays empty."""
+        cfg = self.config
+        now = self._clock()
+        self.counts.remote_takes += 1
+        if cfg.shop_rate_limit is not None:
+            self._take((shop_key, cfg.shop_rate_limit), self._shops, cfg.shop_rate_limit, now)
+        if cfg.ip_rate_limit is not None:
+            self._take((tenant, ip, cfg.ip_rate_limit), self._ips, cfg.ip_rate_limit, now)
+            self._trim(now)
+
     # -- the guard --------------------------------------------------------------------------------------------
 
     def _take(self, bucket_key: Any, table: OrderedDict[Any, TokenBucket], limit: RateLimit, now: float) -> float:
@@ -239,7 +262,7 @@ class GuestGuard:
         cfg = self.config
         now = self._clock()
         raw_ip = customer_ip(metadata)
-        ip = ip_key(raw_ip, cfg.ipv6_prefix_length) if raw_ip is not None else f"shop:{shop_key}"
+        ip = ip_digest(ip_key(raw_ip, cfg.ipv6_prefix_length)) if raw_ip is not None else f"shop:{shop_key}"
         if cfg.shop_rate_limit is not None:
             wait = self._take((shop_key, cfg.shop_rate_limit), self._shops, cfg.shop_rate_limit, now)
             if wait:
@@ -251,6 +274,8 @@ class GuestGuard:
                 raise RateLimited(
                     "too many guest order lookups from this customer's IP address (x-customer-ip); retry later", wait
                 )
+        if self.publish_take is not None and (cfg.shop_rate_limit is not None or cfg.ip_rate_limit is not None):
+            self.publish_take(tenant, shop_key, ip)
         key = order_key(order_number)
         st = self._state((tenant, key), now)
         self._expired(st, now)
@@ -335,6 +360,21 @@ def decode_failure(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def encode_take(tenant: str, shop_key: str, ip: str) -> bytes:
+    """The NATS message of one admitted attempt."""
+    return json.dumps({"tenant": tenant, "shop": shop_key, "ip": ip}, separators=(",", ":")).encode()
+
+
+def decode_take(data: bytes) -> tuple[str, str, str] | None:
+    """(tenant, shop key hash, IP digest) of an attempt message, or None if malformed."""
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        news = json.loads(data)
+        fields = (news["tenant"], news["shop"], news["ip"])
+        if all(isinstance(f, str) and f and len(f) <= 128 for f in fields):
+            return fields[0], fields[1], fields[2]
+    return None
+
+
 class NewsLink(Protocol):
     """The part of the cluster link the guard needs (:class:`~.cluster.ClusterLink`)."""
 
@@ -346,7 +386,9 @@ class NewsLink(Protocol):
 
 
 def share_failures(guard: GuestGuard, link: NewsLink) -> None:
-    """Shares the guard's failures with the other replicas through ``link`` and counts theirs."""
+    """Shares the guard's failures and the attempts it admitted with the other replicas through ``link``, and
+    counts theirs: the lockout and the per-shop and per-IP limits then hold for the cluster as a whole (within
+    the time NATS takes to carry the news, a few milliseconds)."""
 
     def on_failure(data: bytes) -> None:
         news = decode_failure(data)
@@ -355,8 +397,17 @@ def share_failures(guard: GuestGuard, link: NewsLink) -> None:
             return
         guard.remote_failure(*news)
 
+    def on_take(data: bytes) -> None:
+        news = decode_take(data)
+        if news is None:
+            log.debug("guest.take_news_malformed")
+            return
+        guard.remote_take(*news)
+
     link.on_broadcast(FAILURE_SUBJECT, on_failure)
+    link.on_broadcast(TAKE_SUBJECT, on_take)
     guard.publish = lambda tenant, key: link.broadcast(FAILURE_SUBJECT, encode_failure(tenant, key))
+    guard.publish_take = lambda tenant, shop, ip: link.broadcast(TAKE_SUBJECT, encode_take(tenant, shop, ip))
 
 
 class GuestCollector(Collector):

@@ -10,6 +10,7 @@ import pytest
 from test_relay_demo import make_handlers
 
 from onlineconnect.agent.erp.demo import create_demo_erp
+from onlineconnect.gateway.config import GuestLookupConfig, RateLimit
 from onlineconnect.testing.cluster import SHOP_AUTH, Stack, nats_server, running_stack
 from onlineconnect.v1 import orders_pb2, orders_pb2_grpc
 
@@ -67,6 +68,41 @@ async def test_a_single_replica_counts_only_its_own_failures(tmp_path: Path) -> 
                 assert (await lookup(stack, replica, f"1000{i}", f"203.0.113.{i}"))[0] == "NOT_FOUND"
         assert await lookup(stack, 0, POSTCODE, "192.0.2.1") == ("OK", "")
     handlers.close()
+
+
+async def test_the_per_ip_limit_holds_for_the_cluster(tmp_path: Path) -> None:
+    """An IP's budget of 2 lookups is one budget over both replicas: one lookup on each spends it, and the third is
+    refused on either replica, while another IP is still answered. Unlinked, each replica would allow 2."""
+    create_demo_erp(tmp_path / "erp" / "erp.db", tmp_path / "erp" / "archive")
+    handlers = make_handlers(tmp_path / "erp")
+    tight = GuestLookupConfig(ip_rate_limit=RateLimit(per_second=0.001, burst=2))
+    with nats_server(tmp_path) as nats:
+        async with running_stack(nats.url, guest_lookup=tight) as stack:
+            await stack.add_agent("a", handlers, [0, 1])
+            await stack.wait_subscribed(0)
+            await stack.wait_subscribed(1)
+            guards = [g.relay.guest for g in stack.gateways]
+            for replica in (0, 1):
+                assert await lookup(stack, replica, POSTCODE, "203.0.113.77") == ("OK", "")
+                async with asyncio.timeout(10):  # the news travels through NATS
+                    while guards[1 - replica].counts.remote_takes < 1:
+                        await asyncio.sleep(0.01)
+            for replica in (0, 1):
+                assert (await lookup(stack, replica, POSTCODE, "203.0.113.77"))[0] == "RESOURCE_EXHAUSTED"
+            assert await lookup(stack, 0, POSTCODE, "198.51.100.5") == ("OK", "")
+    handlers.close()
+
+
+def test_attempt_news_carries_no_address() -> None:
+    """The news of an admitted attempt names the IP only by its digest; malformed news is dropped."""
+    from onlineconnect.gateway.guest_guard import decode_take, encode_take, ip_digest, ip_key
+
+    digest = ip_digest(ip_key("203.0.113.77", 64))
+    news = encode_take("demo", "ab" * 32, digest)
+    assert b"203.0.113" not in news
+    assert decode_take(news) == ("demo", "ab" * 32, digest)
+    for bad in (b"", b"{}", b'{"tenant": "demo", "shop": "x", "ip": 5}', b"\xff", b'{"tenant":"","shop":"x","ip":"y"}'):
+        assert decode_take(bad) is None
 
 
 @pytest.mark.parametrize("data", [b"", b"{}", b'{"tenant": 1, "order": "x"}', b"\xff"])

@@ -152,15 +152,18 @@ async def running_stack(
     default_deadline: float = 5.0,
     wait_cluster: bool = True,
     cluster_options: dict[str, Any] | None = None,
+    **config_options: Any,
 ) -> AsyncIterator[Stack]:
     """Runs ``replicas`` gateways on loopback; with ``nats_url`` they are linked into a cluster (``cluster_options``:
-    further :class:`ClusterConfig` fields such as ``ping_interval``)."""
+    further :class:`ClusterConfig` fields such as ``ping_interval``; ``config_options``: further
+    :class:`GatewayConfig` fields such as ``guest_lookup``)."""
     key = os.urandom(16)
     base = gateway_config(
         tenants={"demo": {1: key}},
         shops=[("shop", "demo", SHOP_KEY)],
         agents=[("agent", AGENT_TOKEN, ["demo"])],
         default_deadline=default_deadline,
+        **config_options,
     )
     gateways = []
     for i in range(replicas):
