@@ -417,6 +417,7 @@ class GuestCollector(Collector):
       lock without asking the agent), rate_limited, invalid, error;
     * ``onlineconnect_gateway_guest_locks_total`` — order numbers locked after too many failures;
     * ``onlineconnect_gateway_guest_remote_failures_total`` — failures reported by other replicas;
+    * ``onlineconnect_gateway_guest_remote_attempts_total`` — attempts other replicas admitted (shared limits);
     * ``onlineconnect_gateway_guest_locked_orders`` and ``onlineconnect_gateway_guest_tracked{table}`` — order
       numbers locked now, and the sizes of the guard's tables (bounded by ``max_tracked_*``).
     """
@@ -442,6 +443,11 @@ class GuestCollector(Collector):
             "onlineconnect_gateway_guest_remote_failures",
             "Failed guest lookups reported by other gateway replicas",
             g.counts.remote_failures,
+        )
+        yield CounterMetricFamily(
+            "onlineconnect_gateway_guest_remote_attempts",
+            "Guest lookups other gateway replicas admitted, whose tokens this replica spent too",
+            g.counts.remote_takes,
         )
         yield GaugeMetricFamily(
             "onlineconnect_gateway_guest_locked_orders", "Order numbers locked right now", g.locked_count()

@@ -90,6 +90,8 @@ async def test_the_per_ip_limit_holds_for_the_cluster(tmp_path: Path) -> None:
             for replica in (0, 1):
                 assert (await lookup(stack, replica, POSTCODE, "203.0.113.77"))[0] == "RESOURCE_EXHAUSTED"
             assert await lookup(stack, 0, POSTCODE, "198.51.100.5") == ("OK", "")
+            metrics = stack.gateways[0].metrics.render().decode()
+            assert "onlineconnect_gateway_guest_remote_attempts_total 1.0" in metrics
     handlers.close()
 
 
