@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import resource
@@ -82,6 +83,20 @@ def memory_kb(pid: int) -> dict[str, int]:
         if key in {"VmRSS", "VmHWM"}:
             values[key] = int(rest.split()[0])
     return values
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> list[float] | None:
+    """A distribution-free confidence interval of the median of ``values`` (order statistics: the interval from
+    the k-th smallest to the k-th largest value, k the largest for which the binomial(n, 1/2) probability of
+    falling outside stays under 1 - ``confidence``); None for fewer than 6 values, where no such k exists."""
+    n = len(values)
+    ordered = sorted(values)
+    k = 0
+    while k < n // 2 and 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= 1 - confidence:
+        k += 1
+    if k == 0:
+        return None
+    return [ordered[k - 1], ordered[n - k]]
 
 
 def cpu_seconds(pid: int) -> float:

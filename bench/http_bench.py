@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import math
 import os
 import re
 import shutil
@@ -48,6 +47,7 @@ from harness import (
     cpu_seconds,
     demo_erp,
     machine,
+    median_interval,
     memory_kb,
     reset_peak,
     write_results,
@@ -176,20 +176,6 @@ def combine(rpc: str, concurrency: int, rounds: list[dict[str, Any]]) -> dict[st
     )
     point["load_average"] = round(statistics.median(r["load_average"] for r in rounds), 2)
     return point
-
-
-def median_interval(values: list[float], confidence: float = 0.95) -> list[float] | None:
-    """A distribution-free confidence interval of the median of ``values`` (order statistics: the interval from
-    the k-th smallest to the k-th largest value, k the largest for which the binomial(n, 1/2) probability of
-    falling outside stays under 1 - ``confidence``); None for fewer than 6 values, where no such k exists."""
-    n = len(values)
-    ordered = sorted(values)
-    k = 0
-    while k < n // 2 and 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= 1 - confidence:
-        k += 1
-    if k == 0:
-        return None
-    return [ordered[k - 1], ordered[n - k]]
 
 
 def summary(point: dict[str, Any]) -> str:

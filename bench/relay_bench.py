@@ -7,6 +7,10 @@ agent answers with the same handlers. Drives GetOrder and GetStoreStock at concu
 multi-process closed-loop client, prints throughput and p50/p90/p99 latency of each, the relay/direct ratio and
 ``project overhead = relay - floor``, and writes ``bench/results/relay-<time>.json`` (plus ``relay-latest.json``
 and a PNG chart).
+
+At concurrency 1, where the targets are fractions of a millisecond and the machine drifts by more between points,
+the three ways are measured in ``--c1-rounds`` rounds of ``--c1-seconds`` each, their order rotating from round to
+round; the added medians are the medians of the rounds' differences, each with a distribution-free 95 % interval.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from floor import wait_ready  # noqa: E402
-from harness import lift_shop_limits, wait_port, wait_serving, write_results  # noqa: E402
+from harness import lift_shop_limits, median_interval, wait_port, wait_serving, write_results  # noqa: E402
 
 from onlineconnect.agent.erp.demo import create_demo_erp  # noqa: E402
 from onlineconnect.testing.processes import SHOP_KEY, free_port, start, write_agent_config, write_gateway_config  # noqa: E402
@@ -62,6 +66,23 @@ def measure(
     }
 
 
+def merge(runs: list[dict[str, object]]) -> dict[str, object]:
+    """One way's figures over several rounds: counts summed, rates and percentiles the median of the rounds'."""
+    merged: dict[str, object] = {
+        key: statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
+        for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "mean_ms")
+    }
+    merged["requests"] = sum(int(r["requests"]) for r in runs)  # type: ignore[call-overload]
+    merged["errors"] = sum(int(r["errors"]) for r in runs)  # type: ignore[call-overload]
+    codes: dict[str, int] = {}
+    for r in runs:
+        for code, count in r["error_codes"].items():  # type: ignore[attr-defined]
+            codes[code] = codes.get(code, 0) + count
+    merged["error_codes"] = codes
+    merged["p50_ms_rounds"] = [round(float(r["p50_ms"]), 3) for r in runs]  # type: ignore[arg-type]
+    return merged
+
+
 def chart(results: list[dict[str, object]], path: Path) -> None:
     """Bar chart of throughput and p50 latency: direct, floor and relay."""
     try:
@@ -90,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per point")
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--rpcs", default="GetOrder,GetStoreStock")
+    parser.add_argument("--c1-rounds", type=int, default=9, help="rounds at concurrency 1 (every way in each)")
+    parser.add_argument("--c1-seconds", type=float, default=2.0, help="measured seconds per way and round at c=1")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -132,23 +155,41 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             results = []
             ways = (("direct", direct_port, ()), ("floor", floor_port, ()), ("relay", gw_port, AUTH))
-            total = len(levels) * len(rpcs) * len(ways)
+            total = len(rpcs) * sum(len(ways) * (args.c1_rounds if c == 1 else 1) for c in levels)
             n = 0
             for rpc in rpcs:
                 for c in levels:
                     row: dict[str, object] = {"rpc": rpc, "concurrency": c}
-                    for mode, addr, md in ways:
-                        n += 1
-                        print(f"[{n}/{total}] {rpc} c={c} {mode} …", end=" ", flush=True)
-                        m = measure(f"127.0.0.1:{addr}", rpc, c, args.seconds, md)
-                        failed = f", {m['errors']} failed {m['error_codes']}" if m["errors"] else ""
-                        print(f"{m['rps']:.0f} req/s, p50 {m['p50_ms']:.2f} ms{failed}", flush=True)
-                        row[mode] = m
+                    rounds = args.c1_rounds if c == 1 else 1
+                    seconds = args.c1_seconds if c == 1 else args.seconds
+                    runs: dict[str, list[dict[str, object]]] = {mode: [] for mode, _, _ in ways}
+                    for number in range(rounds):
+                        turn = number % len(ways)  # rotate the order: drift of the machine favours no way
+                        for mode, addr, md in ways[turn:] + ways[:turn]:
+                            n += 1
+                            print(f"[{n}/{total}] {rpc} c={c} {mode} …", end=" ", flush=True)
+                            m = measure(f"127.0.0.1:{addr}", rpc, c, seconds, md)
+                            failed = f", {m['errors']} failed {m['error_codes']}" if m["errors"] else ""
+                            print(f"{m['rps']:.0f} req/s, p50 {m['p50_ms']:.2f} ms{failed}", flush=True)
+                            runs[mode].append(m)
+                    for mode in runs:
+                        row[mode] = merge(runs[mode]) if rounds > 1 else runs[mode][0]
                     d, f, r = row["direct"], row["floor"], row["relay"]
                     row["throughput_ratio"] = r["rps"] / d["rps"] if d["rps"] else float("nan")  # type: ignore[index]
-                    row["added_p50_ms"] = r["p50_ms"] - d["p50_ms"]  # type: ignore[index]
-                    row["floor_added_p50_ms"] = f["p50_ms"] - d["p50_ms"]  # type: ignore[index]
-                    row["project_overhead_p50_ms"] = r["p50_ms"] - f["p50_ms"]  # type: ignore[index]
+                    if rounds > 1:
+                        p50 = {mode: [float(m["p50_ms"]) for m in runs[mode]] for mode in runs}  # type: ignore[arg-type]
+                        added = [a - b for a, b in zip(p50["relay"], p50["direct"], strict=True)]
+                        floor_added = [a - b for a, b in zip(p50["floor"], p50["direct"], strict=True)]
+                        overhead = [a - b for a, b in zip(p50["relay"], p50["floor"], strict=True)]
+                        row["added_p50_ms"] = statistics.median(added)
+                        row["added_p50_ms_ci95"] = median_interval(added)
+                        row["floor_added_p50_ms"] = statistics.median(floor_added)
+                        row["project_overhead_p50_ms"] = statistics.median(overhead)
+                        row["project_overhead_p50_ms_ci95"] = median_interval(overhead)
+                    else:
+                        row["added_p50_ms"] = r["p50_ms"] - d["p50_ms"]  # type: ignore[index]
+                        row["floor_added_p50_ms"] = f["p50_ms"] - d["p50_ms"]  # type: ignore[index]
+                        row["project_overhead_p50_ms"] = r["p50_ms"] - f["p50_ms"]  # type: ignore[index]
                     row["relay_vs_floor_throughput"] = r["rps"] / f["rps"] if f["rps"] else float("nan")  # type: ignore[index]
                     results.append(row)
         finally:
@@ -168,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['floor']['p50_ms']:>7.2f} | {row['project_overhead_p50_ms']:>15.3f}"  # type: ignore[index]
         )
     print("overhead = relay - floor: what our gateway and agent add on top of a bare forwarding hop")
+    for row in results:
+        if "added_p50_ms_ci95" in row:
+            print(
+                f"{row['rpc']} c={row['concurrency']}: relay - direct {row['added_p50_ms']:+.3f} ms "
+                f"(95 % interval {row['added_p50_ms_ci95']}), relay - floor {row['project_overhead_p50_ms']:+.3f} ms "
+                f"(95 % interval {row['project_overhead_p50_ms_ci95']}) over {args.c1_rounds} rounds"
+            )
     errors = sum(int(row[mode]["errors"]) for row in results for mode in ("direct", "floor", "relay"))  # type: ignore[index]
     for row in results:
         for mode in ("direct", "floor", "relay"):
@@ -179,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
     doc = {
         "seconds_per_point": args.seconds,
+        "rounds_at_c1": args.c1_rounds,
+        "seconds_per_round_at_c1": args.c1_seconds,
         "gateway_limits": "shop rate limit off, max_in_flight = max_in_flight_per_shop = 128 (bench/harness.py)",
         "failed_calls": errors,
         "results": results,

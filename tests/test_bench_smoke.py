@@ -50,13 +50,18 @@ def run_script(name: str, out: Path, *args: str, timeout: float = 120) -> dict[s
 
 def test_relay_bench_measures_direct_floor_and_relay(tmp_path: Path) -> None:
     """relay_bench measures the direct baseline, the bare-forwarder floor and the relay, and the project overhead."""
-    doc = run_script("relay_bench", tmp_path, "--seconds", "0.3", "--concurrency", "1", "--rpcs", "GetOrder")
+    args = ["--concurrency", "1", "--rpcs", "GetOrder", "--c1-rounds", "6", "--c1-seconds", "0.2"]
+    doc = run_script("relay_bench", tmp_path, *args)
     results = doc["results"]
     assert isinstance(results, list) and len(results) == 1
     row = results[0]
     for mode in ("direct", "floor", "relay"):
         assert row[mode]["requests"] > 0 and row[mode]["errors"] == 0
-    assert row["project_overhead_p50_ms"] == row["relay"]["p50_ms"] - row["floor"]["p50_ms"]
+        assert len(row[mode]["p50_ms_rounds"]) == 6
+    # The overhead is the median of the rounds' own differences, with its 95 % interval (6 rounds: min to max).
+    diffs = sorted(r - f for r, f in zip(row["relay"]["p50_ms_rounds"], row["floor"]["p50_ms_rounds"], strict=True))
+    assert row["project_overhead_p50_ms"] == pytest.approx((diffs[2] + diffs[3]) / 2, abs=0.002)
+    assert row["project_overhead_p50_ms_ci95"] == pytest.approx([diffs[0], diffs[-1]], abs=0.002)
     assert doc["failed_calls"] == 0
 
 
